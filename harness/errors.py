@@ -1,0 +1,51 @@
+"""Every error the harness raises on purpose derives from one root.
+
+::
+
+    HarnessError
+    ├── SpecError            a target spec is invalid (names the file and the field)
+    ├── ImageBuildError      an offline image could not be built (names the step)
+    └── BackendError         the backend could not do what was asked
+        ├── EngineUnavailable     no Docker engine answers
+        └── DeploymentError       a replica or dependency failed to start or heal
+            └── ReadinessTimeout  it started but never became ready (carries its logs)
+
+A violation found by a checker is *not* an error: it is a verdict. Errors mean the
+harness could not judge at all, so a run that raises never reports a pass.
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Root of the harness's own errors."""
+
+
+class SpecError(HarnessError):
+    """A target spec is invalid; the message names the file, the field and what was expected."""
+
+
+class ImageBuildError(HarnessError):
+    """An image could not be built; the message names the step that failed."""
+
+
+class BackendError(HarnessError):
+    """The backend could not perform an action on a deployment."""
+
+
+class EngineUnavailable(BackendError):
+    """No container engine answers, so nothing can be deployed."""
+
+
+class DeploymentError(BackendError):
+    """A replica or dependency failed to start, stop or heal."""
+
+    def __init__(self, message: str, logs: str = "") -> None:
+        self.logs = logs
+        if logs:
+            message = f"{message}\n--- last log lines ---\n{logs}"
+        super().__init__(message)
+
+
+class ReadinessTimeout(DeploymentError):
+    """A container runs but never answered its readiness check in time."""

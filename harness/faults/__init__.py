@@ -1,0 +1,8 @@
+"""Faults, one module per family; each ships with its heal."""
+
+from harness.faults.base import Fault
+from harness.faults.dependency import DependencyOutage, DependencyRestart
+from harness.faults.deploy import Redeploy, ScaleTo
+from harness.faults.process import Crash, GracefulRestart, Pause
+
+__all__ = ["Crash", "DependencyOutage", "DependencyRestart", "Fault", "GracefulRestart", "Pause", "Redeploy", "ScaleTo"]

@@ -1,0 +1,36 @@
+"""Faults of the deployment's shape: redeploy (container recreated) and scaling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.deployment import Deployment
+from harness.faults.base import pick
+
+
+@dataclass(frozen=True)
+class Redeploy:
+    """Remove the replica and create it from the image again: local files are gone."""
+
+    replica: int = 0
+    name: str = "redeploy"
+
+    def apply(self, deployment: Deployment) -> None:
+        deployment.redeploy(pick(deployment, self.replica))
+
+    def heal(self, deployment: Deployment) -> None:
+        """The new replica is ready when redeploy returns."""
+
+
+@dataclass(frozen=True)
+class ScaleTo:
+    """Scale out or in to ``replicas``; new replicas start empty, removed ones stop gracefully."""
+
+    replicas: int
+    name: str = "scale"
+
+    def apply(self, deployment: Deployment) -> None:
+        deployment.scale(self.replicas)
+
+    def heal(self, deployment: Deployment) -> None:
+        """Scaling is a new steady state, not a fault to undo."""

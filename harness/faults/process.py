@@ -1,0 +1,50 @@
+"""Faults to one replica's process: crash (SIGKILL), graceful restart (SIGTERM), pause."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.deployment import Deployment
+from harness.faults.base import pick
+
+
+@dataclass(frozen=True)
+class Crash:
+    """SIGKILL, then start the same container again: no shutdown hook gets to run."""
+
+    replica: int = 0
+    name: str = "crash"
+
+    def apply(self, deployment: Deployment) -> None:
+        deployment.crash(pick(deployment, self.replica))
+
+    def heal(self, deployment: Deployment) -> None:
+        deployment.start(pick(deployment, self.replica))
+
+
+@dataclass(frozen=True)
+class GracefulRestart:
+    """SIGTERM, wait for exit, start again; the writable layer is kept."""
+
+    replica: int = 0
+    name: str = "graceful-restart"
+
+    def apply(self, deployment: Deployment) -> None:
+        deployment.restart(pick(deployment, self.replica))
+
+    def heal(self, deployment: Deployment) -> None:
+        """Already running again: the restart heals itself."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    """SIGSTOP-like freeze of every process in the replica; requests hang meanwhile."""
+
+    replica: int = 0
+    name: str = "pause"
+
+    def apply(self, deployment: Deployment) -> None:
+        deployment.pause(pick(deployment, self.replica))
+
+    def heal(self, deployment: Deployment) -> None:
+        deployment.resume(pick(deployment, self.replica))

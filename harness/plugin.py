@@ -1,0 +1,154 @@
+"""pytest plugin (``pytest11`` entry point): options, fixtures and hooks, nothing else.
+
+Loading it imports no Docker code; the engine is reached only when a fixture that
+deploys is used. Scenarios use the ``harness`` fixture::
+
+    def test_sessions_survive_crash(harness):
+        result = harness.run(Scenario("crash", SessionWorkload(), [Crash(0)], [check_sessions]))
+        harness.assert_pass(result)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from harness.errors import SpecError
+from harness.run import Result, Scenario, execute, save
+from harness.spec import TargetSpec, load_spec
+
+#: (command-line flag, ini key and option dest, help, ini default)
+OPTIONS = (
+    ("--target", "harness_target", "path of the target spec (YAML) to deploy", None),
+    ("--replicas", "harness_replicas", "app replicas a scenario starts with, unless it sets its own", "2"),
+    ("--harness-out", "harness_out", "folder for histories and verdicts (verdicts.json)", None),
+    ("--seed", "harness_seed", "seed of the workloads; printed with every failure to replay it", "0"),
+)
+
+
+@dataclass
+class SessionState:
+    spec: TargetSpec | None
+    replicas: int
+    seed: int
+    out: Path | None
+    results: list[dict] = field(default_factory=list)
+
+
+state_key = pytest.StashKey[SessionState]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "persistence verification harness")
+    for flag, key, help_text, default in OPTIONS:
+        group.addoption(flag, dest=key, default=None, help=f"{help_text} (ini: {key})")
+        parser.addini(key, help=help_text, default=default)
+
+
+def _setting(config: pytest.Config, key: str) -> tuple[str | None, str]:
+    """A setting's value and where it came from, for error messages."""
+    value = config.getoption(key)
+    if value is not None:
+        flag = next(f for f, k, _, _ in OPTIONS if k == key)
+        return value, flag
+    return config.getini(key), f"ini {key}"
+
+
+def _int_setting(config: pytest.Config, name: str, minimum: int) -> int:
+    raw, where = _setting(config, name)
+    try:
+        value = int(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"invalid {name} {raw!r} from {where}: expected an integer") from None
+    if value < minimum:
+        raise pytest.UsageError(f"invalid {name} {value} from {where}: expected at least {minimum}")
+    return value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    target, where = _setting(config, "harness_target")
+    spec = None
+    if target:
+        path = Path(target)
+        if not path.is_absolute() and not path.exists():
+            path = config.rootpath / path
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            raise pytest.UsageError(f"target spec from {where}: {exc}") from None
+    out, _ = _setting(config, "harness_out")
+    config.stash[state_key] = SessionState(
+        spec=spec,
+        replicas=_int_setting(config, "harness_replicas", 1),
+        seed=_int_setting(config, "harness_seed", 0),
+        out=Path(out).resolve() if out else None,
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    state = config.stash.get(state_key, None)
+    if state is None or state.spec is None:
+        return None
+    return f"harness: target {state.spec.name} ({state.spec.source}), replicas {state.replicas}, seed {state.seed}"
+
+
+class Harness:
+    """What a scenario test gets: run a scenario on a fresh deployment, assert its verdict."""
+
+    def __init__(self, state: SessionState, node: pytest.Item) -> None:
+        if state.spec is None:
+            raise pytest.UsageError("no target spec: pass --target PATH or set harness_target in the ini file")
+        self.spec = state.spec
+        self.seed = state.seed
+        self.replicas = state.replicas
+        self._state = state
+        self._node = node
+
+    def run(self, scenario: Scenario) -> Result:
+        result = execute(self.spec, scenario, self.replicas)
+        record = {"nodeid": self._node.nodeid, "seed": self.seed, **result.to_dict()}
+        if self._state.out is not None:
+            slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self._node.nodeid)
+            record["history"] = str(save(result, self._state.out, slug))
+        self._state.results.append(record)
+        return result
+
+    def assert_pass(self, result: Result) -> None:
+        if not result.verdict.ok:
+            replay = f"replay: pytest '{self._node.nodeid}' --target {self.spec.source} --seed {self.seed}"
+            pytest.fail(f"{result.scenario} on {result.target}: {result.verdict.explain()}\n{replay}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def harness_images(pytestconfig: pytest.Config) -> None:
+    """Build the offline images this target needs (a no-op when they are up to date)."""
+    state = pytestconfig.stash[state_key]
+    if state.spec is None:
+        return
+    from harness.backends.docker import docker_client
+    from harness.images import RECIPES, build_images
+
+    ours = {r.name for r in RECIPES}
+    wanted = {state.spec.app.image} | {d.image for d in (state.spec.dependencies.postgres,
+                                                           state.spec.dependencies.redis) if d}
+    if wanted & ours:
+        reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+        say = (lambda msg: reporter.write_line(f"harness images: {msg}")) if reporter else (lambda msg: None)
+        build_images(docker_client(), progress=say)
+
+
+@pytest.fixture
+def harness(request: pytest.FixtureRequest, harness_images: None) -> Harness:
+    return Harness(request.config.stash[state_key], request.node)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(state_key, None)
+    if state is None or state.out is None or hasattr(session.config, "workerinput"):
+        return
+    state.out.mkdir(parents=True, exist_ok=True)
+    (state.out / "verdicts.json").write_text(json.dumps(state.results, indent=2, default=str))

@@ -1,0 +1,1 @@
+"""Rendering of verdicts for people and machines; renders only, never judges."""

@@ -1,0 +1,39 @@
+"""Integration tests need a Docker engine; under CI=true a missing engine fails, never skips."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from harness.errors import EngineUnavailable
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Any:
+    from harness.backends.docker import docker_client
+
+    try:
+        return docker_client()
+    except EngineUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and no Docker engine: {exc}", pytrace=False)
+        pytest.skip(f"no Docker engine: {exc}")
+
+
+@pytest.fixture(scope="session")
+def images(docker_engine: Any) -> None:
+    from harness.images import build_images
+
+    build_images(docker_engine)
+
+
+def labelled(client: Any, pid: int | None = None) -> list[str]:
+    """Names of our containers and networks (optionally of one owning process) still present."""
+    from harness.cleanup import LABEL_PID, LABEL_RUN
+
+    label = f"{LABEL_PID}={pid}" if pid is not None else LABEL_RUN
+    found = [c.name for c in client.containers.list(all=True, filters={"label": label})]
+    found += [n.name for n in client.networks.list(filters={"label": label})]
+    return found
