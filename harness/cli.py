@@ -45,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     code = int(pytest.main(pytest_args))
     verdicts = out / "verdicts.json"
     results = json.loads(verdicts.read_text()) if verdicts.exists() else []
-    print_verdicts(results, Console())
+    print_verdicts(results, Console(width=None if sys.stdout.isatty() else 160))
     return code
 
 

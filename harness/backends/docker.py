@@ -119,6 +119,7 @@ class DockerDeployment(Deployment):
         On any failure everything created so far is removed before the error propagates.
         """
         try:
+            self._check_images()
             self._env = render_env(self.spec, {d.name: d.address for d in self._deps})
             self._network = self.client.networks.create(
                 f"harness-{self.run_id}", driver="bridge", labels=self.labels, check_duplicate=True
@@ -132,6 +133,25 @@ class DockerDeployment(Deployment):
             self.close()
             raise
         return self
+
+    def _check_images(self) -> None:
+        """Every image present locally, or pulled now; fail before creating anything else."""
+        import docker.errors
+
+        for image in [self.spec.app.image, *(d.image for d in self._deps)]:
+            try:
+                self.client.images.get(image)
+                continue
+            except docker.errors.ImageNotFound:
+                pass
+            try:
+                self.client.images.pull(image)
+            except docker.errors.DockerException as exc:
+                raise DeploymentError(
+                    f"image {image!r} of {self.spec.name} is not present locally and could not be pulled "
+                    f"({str(exc).splitlines()[0][:200]}). Build the offline images with `harness images`, "
+                    "or name an image that exists in the target spec."
+                ) from None
 
     def __enter__(self) -> "DockerDeployment":
         return self.up() if self._network is None else self
@@ -159,13 +179,6 @@ class DockerDeployment(Deployment):
         try:
             container.start()
         except Exception as exc:
-            import docker.errors
-
-            if isinstance(exc, docker.errors.ImageNotFound) or "No such image" in str(exc) or "pull access denied" in str(exc):
-                raise DeploymentError(
-                    f"image {image!r} for {name} is not available and cannot be pulled here. "
-                    "Build the offline images with `harness images`, or name an image that exists."
-                ) from None
             raise DeploymentError(f"could not start {name} from image {image!r}: {exc}") from exc
         wrapped = container.get_wrapped_container()
         with self._lock:

@@ -37,3 +37,17 @@ def labelled(client: Any, pid: int | None = None) -> list[str]:
     found = [c.name for c in client.containers.list(all=True, filters={"label": label})]
     found += [n.name for n in client.networks.list(filters={"label": label})]
     return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Any:
+    """After the whole session, no container or network of this process may remain."""
+    yield
+    from harness.backends.docker import docker_client
+
+    try:
+        client = docker_client()
+    except EngineUnavailable:
+        return
+    left = labelled(client, os.getpid())
+    assert not left, f"left behind after the test session: {left}"
