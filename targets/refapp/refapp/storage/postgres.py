@@ -29,6 +29,11 @@ class PostgresEngine:
             open=False,
             # Drop connections broken by a Postgres restart before handing them out.
             check=ConnectionPool.check_connection,
+            # The pool retries failed connects with exponential backoff (1 s, 2 s,
+            # 4 s, ...): after a long outage that would keep us unavailable for a
+            # while after Postgres is back. Giving up after one DB_TIMEOUT makes
+            # the next request start a fresh attempt, so recovery takes ~1 s.
+            reconnect_timeout=timeout,
             name="refapp",
             kwargs={
                 "connect_timeout": max(2, math.ceil(timeout)),

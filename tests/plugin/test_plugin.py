@@ -1,0 +1,51 @@
+"""The pytest plugin in real pytest sessions (subprocess): options, their errors, its report header."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DURABLE = ROOT / "targets" / "refapp" / "durable.yaml"
+
+pytest_plugins = ["pytester"]
+
+
+def test_report_header_names_target_replicas_and_seed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("--target", str(DURABLE), "--replicas", "3", "--seed", "7")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["harness: target refapp-durable (*durable.yaml), replicas 3, seed 7"])
+
+
+def test_bad_replicas_names_where_it_came_from(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("--replicas", "zero")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*invalid harness_replicas 'zero' from --replicas: expected an integer*"])
+
+
+def test_bad_ini_value_names_the_ini_key(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nharness_replicas = 0\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*invalid harness_replicas 0 from ini harness_replicas: expected at least 1*"])
+
+
+def test_invalid_spec_is_a_usage_error_naming_file_and_field(pytester: pytest.Pytester) -> None:
+    spec = pytester.path / "bad.yaml"
+    spec.write_text("name: x\napp:\n  image: i\n  port: 99999\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("--target", str(spec))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*target spec from --target:*bad.yaml: invalid target spec*",
+                                 "*field 'app.port': Input should be less than or equal to 65535*"])
+
+
+def test_scenario_without_target_says_how_to_give_one(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_needs_target(harness):\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    result.stdout.fnmatch_lines(["*no target spec: pass --target PATH or set harness_target*"])
+    assert result.ret != 0
