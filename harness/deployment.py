@@ -52,7 +52,7 @@ class Deployment(ABC):
 
     def __init__(self, spec: TargetSpec, history: History | None = None) -> None:
         self.spec = spec
-        self.history = history or History()
+        self.history = history if history is not None else History()
         self.replicas: list[str] = []
 
     # ---- primitives a backend supplies -------------------------------------------

@@ -7,6 +7,7 @@ verdict comes from the checkers afterwards, so a stored history can be judged ag
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -45,13 +46,39 @@ class Result:
                 **self.verdict.to_dict()}
 
 
+#: Writes while one fault is under way: at most this many, one every STEP_INTERVAL seconds.
+MAX_STEPS_PER_FAULT = 40
+STEP_INTERVAL = 0.05
+
+
+def _write_during(client: Client, workload: Workload, deployment: Deployment, stop: threading.Event) -> None:
+    """Keep writing while a fault happens: bounded in count, and stopped when the fault is healed."""
+    for i in range(MAX_STEPS_PER_FAULT):
+        if stop.is_set():
+            return
+        workload.step(client, list(deployment.replicas), i)
+        stop.wait(STEP_INTERVAL)
+
+
 def drive(deployment: Deployment, scenario: Scenario) -> Verdict:
-    """Run a scenario on a deployment that is already up, then judge its history."""
+    """Run a scenario on a deployment that is already up, then judge its history.
+
+    Each fault is applied and healed while a second thread keeps writing; the final
+    read starts only after the last heal, on every replica.
+    """
     with Client(deployment, deployment.history) as client:
         scenario.workload.write(client, list(deployment.replicas))
         for fault in scenario.faults:
-            fault.apply(deployment)
-            fault.heal(deployment)
+            stop = threading.Event()
+            writer = threading.Thread(target=_write_during, args=(client, scenario.workload, deployment, stop),
+                                      name=f"writes during {fault.name}", daemon=True)
+            writer.start()
+            try:
+                fault.apply(deployment)
+                fault.heal(deployment)
+            finally:
+                stop.set()
+                writer.join()
         scenario.workload.final_read(client, list(deployment.replicas))
     return judge(deployment.history, scenario.checkers)
 

@@ -1,6 +1,13 @@
 """Workloads, one module per state kind."""
 
-from harness.workloads.base import Workload
+from harness.workloads.base import Mixed, Workload
+from harness.workloads.cooldowns import CooldownWorkload
+from harness.workloads.counters import CounterWorkload
+from harness.workloads.files import FileWorkload
+from harness.workloads.quotes import QuoteWorkload
+from harness.workloads.rate_limit import RateLimitWorkload
+from harness.workloads.records import RecordWorkload
 from harness.workloads.sessions import SessionWorkload
 
-__all__ = ["SessionWorkload", "Workload"]
+__all__ = ["CooldownWorkload", "CounterWorkload", "FileWorkload", "Mixed", "QuoteWorkload", "RateLimitWorkload",
+           "RecordWorkload", "SessionWorkload", "Workload"]

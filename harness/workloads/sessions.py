@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from harness.client import Client, Request
+from harness.client import Client, Request, refused_or_unknown
 from harness.history import Outcome
 
 KIND = "sessions"
@@ -24,15 +24,11 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _server_error_or_refused(response: httpx.Response) -> tuple[Outcome, Any]:
-    return (Outcome.UNKNOWN, None) if response.status_code >= 500 else (Outcome.FAIL, None)
-
-
 def interpret_login(response: httpx.Response) -> tuple[Outcome, Any]:
     if response.status_code == 200:
         body = response.json()
         return Outcome.OK, {"token": body["token"], "user": body.get("user"), "expires_at": body.get("expires_at")}
-    return _server_error_or_refused(response)
+    return refused_or_unknown(response)
 
 
 def interpret_whoami(response: httpx.Response) -> tuple[Outcome, Any]:
@@ -40,7 +36,7 @@ def interpret_whoami(response: httpx.Response) -> tuple[Outcome, Any]:
         return Outcome.OK, {"accepted": True, "user": response.json().get("user")}
     if response.status_code == 401:
         return Outcome.OK, {"accepted": False}
-    return _server_error_or_refused(response)
+    return refused_or_unknown(response)
 
 
 def interpret_logout(response: httpx.Response) -> tuple[Outcome, Any]:
@@ -48,7 +44,7 @@ def interpret_logout(response: httpx.Response) -> tuple[Outcome, Any]:
         return Outcome.OK, {"revoked": True}
     if response.status_code == 401:
         return Outcome.OK, {"revoked": False}
-    return _server_error_or_refused(response)
+    return refused_or_unknown(response)
 
 
 @dataclass
@@ -98,6 +94,12 @@ class SessionWorkload:
             for i, (token, origin) in enumerate(self.tokens[::2]):
                 others = [r for r in replicas if r != origin] or replicas
                 self.logout_token(client, others[i % len(others)], token)
+
+    def step(self, client: Client, replicas: list[str], i: int) -> None:
+        user = f"user-{self.seed}-during-{len(self.tokens)}"
+        replica = replicas[i % len(replicas)]
+        if token := self.login(client, replica, user):
+            self.tokens.append((token, replica))
 
     def final_read(self, client: Client, replicas: list[str]) -> None:
         for token, _ in self.tokens:

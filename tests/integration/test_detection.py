@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from harness.checkers.sessions import check_sessions
+from harness.history import History
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
 
@@ -41,6 +44,9 @@ def test_durable_passes_every_scenario(images: None, tmp_path: Path) -> None:
     for verdict in verdicts:
         assert verdict["validity"] == "pass", verdict
         assert verdict["stats"]["sessions"]["reads_judged"] > 0, verdict
+        history = History.from_jsonl(Path(verdict["history"]))  # the stored history judges the same
+        assert history.faults() or "logout" in verdict["scenario"]
+        assert check_sessions(history).ok
 
 
 def test_memory_loses_sessions_on_crash_and_scale_out(images: None, tmp_path: Path) -> None:

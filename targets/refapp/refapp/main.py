@@ -13,6 +13,7 @@ import math
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
 from fastapi import FastAPI, File, Header, HTTPException, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
@@ -21,8 +22,8 @@ from starlette.concurrency import run_in_threadpool
 from refapp.config import ConfigError, Settings, load_settings
 from refapp.errors import AlreadyUsed, CoolingDown, Expired, NotFound, StorageUnavailable
 from refapp.middleware import ReplicaMiddleware, RequestCounter
-from refapp.modes import build_backend
 from refapp.models import Quote, Record, Session, StoredFile, now
+from refapp.modes import build_backend
 from refapp.payloads import IncrementBody, LoginBody, QuoteBody, RecordBody
 from refapp.readiness import failed_checks
 from refapp.schema import SchemaError
@@ -31,13 +32,15 @@ log = logging.getLogger("refapp")
 
 
 def _configure_logging() -> None:
-    """Send refapp's own log lines (fallbacks, flushes) to stderr next to uvicorn's."""
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
+    """Send our log lines (fallbacks, flushes) and the pool's to stderr, like uvicorn's."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    for name, level in (("refapp", logging.INFO), ("psycopg.pool", logging.WARNING)):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = False
 
 
 def _settings_or_exit() -> Settings:
@@ -88,21 +91,25 @@ def _too_many(retry_after: float, body: dict[str, object]) -> JSONResponse:
 # --- process ---------------------------------------------------------------
 
 
+# These three are async on purpose: they never block, so they keep answering
+# even when every threadpool worker waits on a hung dependency.
+
+
 @app.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @app.get("/readyz")
-def readyz() -> JSONResponse:
-    errors = failed_checks(backend.checks, timeout=settings.db_timeout + 0.5)
+async def readyz() -> JSONResponse:
+    errors = await failed_checks(backend.checks, timeout=settings.db_timeout + 0.5)
     if errors:
         return JSONResponse(status_code=503, content={"status": "unready", "errors": errors})
     return JSONResponse(content={"status": "ready"})
 
 
 @app.get("/stats")
-def stats() -> dict[str, object]:
+async def stats() -> dict[str, object]:
     return {"replica": settings.replica_name, "storage": settings.storage, "requests": requests_served.value}
 
 
@@ -126,7 +133,7 @@ def login(body: LoginBody) -> dict[str, object]:
 
 
 @app.get("/sessions/whoami")
-def whoami(authorization: str | None = Header(default=None)) -> dict[str, object]:
+def whoami(authorization: Annotated[str | None, Header()] = None) -> dict[str, object]:
     try:
         session = backend.sessions.get(_token(authorization), now())
     except NotFound:
@@ -135,7 +142,7 @@ def whoami(authorization: str | None = Header(default=None)) -> dict[str, object
 
 
 @app.post("/sessions/logout")
-def logout(authorization: str | None = Header(default=None)) -> dict[str, bool]:
+def logout(authorization: Annotated[str | None, Header()] = None) -> dict[str, bool]:
     try:
         backend.sessions.revoke(_token(authorization), now())
     except NotFound:
@@ -147,7 +154,7 @@ def logout(authorization: str | None = Header(default=None)) -> dict[str, bool]:
 
 
 @app.post("/files", status_code=201)
-def upload(file: UploadFile = File(...)) -> dict[str, object]:
+def upload(file: Annotated[UploadFile, File()]) -> dict[str, object]:
     stored = StoredFile.new(file.file.read())
     backend.files.add(stored)
     return {"id": stored.id, "sha256": stored.sha256, "size": stored.size}

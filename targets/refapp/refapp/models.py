@@ -37,7 +37,7 @@ class Session:
     expires_at: float | None
 
     @classmethod
-    def new(cls, user: str, ttl: float) -> "Session":
+    def new(cls, user: str, ttl: float) -> Session:
         return cls(token=secrets.token_urlsafe(32), user=user, expires_at=now() + ttl)
 
 
@@ -49,7 +49,7 @@ class StoredFile:
     content: bytes = field(repr=False)
 
     @classmethod
-    def new(cls, content: bytes) -> "StoredFile":
+    def new(cls, content: bytes) -> StoredFile:
         return cls(id=new_id(), sha256=hashlib.sha256(content).hexdigest(), size=len(content), content=content)
 
 
@@ -61,10 +61,10 @@ class Quote:
     used: bool = False
 
     @classmethod
-    def new(cls, amount: float, ttl: float) -> "Quote":
+    def new(cls, amount: float, ttl: float) -> Quote:
         return cls(id=new_id(), amount=amount, expires_at=now() + ttl)
 
-    def as_used(self) -> "Quote":
+    def as_used(self) -> Quote:
         return replace(self, used=True)
 
 
@@ -82,7 +82,7 @@ class Record:
     version: int
 
     @classmethod
-    def new(cls, data: dict[str, Any]) -> "Record":
+    def new(cls, data: dict[str, Any]) -> Record:
         return cls(id=new_id(), data=data, version=1)
 
 

@@ -37,9 +37,12 @@ class PostgresEngine:
             name="refapp",
             kwargs={
                 "connect_timeout": max(2, math.ceil(timeout)),
+                # A cut network must surface as an error, not a hang: unacknowledged
+                # sends fail after DB_TIMEOUT, a silent peer after a few keepalives.
+                "tcp_user_timeout": int(timeout * 1000),
                 "keepalives": 1,
-                "keepalives_idle": 5,
-                "keepalives_interval": 2,
+                "keepalives_idle": max(1, math.ceil(timeout)),
+                "keepalives_interval": 1,
                 "keepalives_count": 2,
             },
         )

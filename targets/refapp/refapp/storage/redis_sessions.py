@@ -11,8 +11,8 @@ import json
 
 import redis
 
-from refapp.errors import NotFound
 from refapp import models
+from refapp.errors import NotFound
 from refapp.models import Session, is_live
 from refapp.storage.redis_client import redis_errors
 

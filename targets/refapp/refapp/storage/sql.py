@@ -22,7 +22,8 @@ LIVE = "(expires_at IS NULL OR expires_at > %s)"
 
 
 class Cursor(Protocol):
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def execute(self, sql: str, params: tuple[Any, ...] = ...) -> Any: ...
 
@@ -47,7 +48,8 @@ def _json_param(data: dict[str, Any]) -> str:
 
 def _json_value(value: Any) -> dict[str, Any]:
     # psycopg decodes jsonb already; SQLite hands back the text.
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
+    decoded: dict[str, Any] = json.loads(value) if isinstance(value, (str, bytes)) else value
+    return decoded
 
 
 class SqlSessionStore:

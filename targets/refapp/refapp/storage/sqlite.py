@@ -8,6 +8,7 @@ a plain restart of the same container keeps everything.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -27,12 +28,13 @@ class _Cursor:
     def rowcount(self) -> int:
         return self._cur.rowcount
 
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> "_Cursor":
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> _Cursor:
         self._cur.execute(sql.replace("%s", "?"), params)
         return self
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        return self._cur.fetchone()
+        row: tuple[Any, ...] | None = self._cur.fetchone()
+        return row
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         return self._cur.fetchall()
@@ -83,7 +85,6 @@ class SqliteEngine:
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
-    try:
+    # Nothing to roll back, or the connection is gone: the caller reports the first error.
+    with contextlib.suppress(sqlite3.Error):
         conn.execute("ROLLBACK")
-    except sqlite3.Error:
-        pass  # nothing to roll back, or the connection is gone: the caller reports the first error

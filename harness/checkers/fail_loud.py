@@ -1,0 +1,174 @@
+"""Fail loud: during a dependency outage, a write must fail, not be acknowledged and then lost.
+
+The bug this catches is the silent fallback: the database errors, the app keeps the
+write in process memory and answers 200, and the write is gone once the outage ends
+or the replica restarts. The model: an outage is a window of the history, from a
+``stop-dependency`` to the next ``start-dependency`` of the same target (or to the end
+of the history if it never came back), a ``restart-dependency`` or a ``network-cut``
+event (to its heal event when there is one, else its own extent). A write acknowledged
+while an outage was under way (its request overlapped the window) must be readable in
+the final phase; if it is not, that is ``acknowledged-during-outage-then-lost``.
+A write that failed or timed out during the outage (a 5xx) is the correct, loud
+behaviour and is only counted.
+
+What "readable" means is decided by the per-kind checkers (durability, sessions,
+quotes, counters): this checker keeps their final-phase ``lost`` findings whose write
+overlapped an outage. A pass means no write acknowledged during an outage was seen
+missing afterwards; a write never read back in the final phase was not judged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from harness.checkers.base import Validity, Verdict, Violation
+from harness.checkers.counters import check_counters
+from harness.checkers.durability import check_files, check_records, first_time
+from harness.checkers.expiry import check_quotes
+from harness.checkers.sessions import check_sessions
+from harness.history import History, Operation, Outcome
+
+NAME = "fail_loud"
+
+# fault that opens an outage -> the fault that ends it (None: the event's own extent)
+OUTAGE_FAULTS: Mapping[str, str | None] = {
+    "stop-dependency": "start-dependency",
+    "network-cut": "network-heal",
+    "restart-dependency": None,
+}
+
+WRITES = {
+    ("records", "create"), ("records", "update"), ("records", "delete"),
+    ("files", "upload"),
+    ("counters", "increment"),
+    ("sessions", "login"),
+    ("quotes", "create"),
+}
+
+# per-kind checker, and the evidence key naming the acknowledged write in its "lost" violations
+DURABILITY: tuple[tuple[Callable[[History], Verdict], str], ...] = (
+    (check_records, "write"),
+    (check_files, "write"),
+    (check_quotes, "write"),
+    (check_sessions, "login"),
+)
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A window during which a dependency (or the network to it) was unavailable."""
+
+    target: str
+    fault: str
+    start: float
+    end: float
+
+    def overlaps(self, op: Operation) -> bool:
+        return op.start < self.end and op.end > self.start
+
+    def describe(self, t0: float) -> str:
+        return f"{self.fault} of {self.target}, +{self.start - t0:.2f}s to +{self.end - t0:.2f}s"
+
+
+def outages(history: History, faults: Mapping[str, str | None] = OUTAGE_FAULTS) -> list[Outage]:
+    """Outage windows: each opening fault paired with the next closing fault of the same target."""
+    events = sorted(history.faults(), key=lambda f: f.start)
+    last = max((e.end for e in history), default=0.0)
+    windows = []
+    for i, f in enumerate(events):
+        if f.fault not in faults:
+            continue
+        closer = faults[f.fault]
+        if closer is None:
+            windows.append(Outage(f.target, f.fault, f.start, f.end))
+            continue
+        heal = next((h for h in events[i + 1:] if h.fault == closer and h.target == f.target), None)
+        windows.append(Outage(f.target, f.fault, f.start, heal.end if heal else last))
+    return windows
+
+
+def _during(op: Operation, windows: list[Outage]) -> Outage | None:
+    return next((w for w in windows if w.overlaps(op)), None)
+
+
+def _lost_writes(history: History, by_id: dict[int, Operation]) -> dict[int, list[tuple[Violation, Operation]]]:
+    """Acknowledged writes the per-kind checkers found missing in a final read: write id -> (finding, read)."""
+    lost: dict[int, list[tuple[Violation, Operation]]] = defaultdict(list)
+    for checker, write_key in DURABILITY:
+        for v in checker(history).violations:
+            write, read = by_id.get(v.evidence.get(write_key, -1)), by_id.get(v.evidence.get("read", -1))
+            if v.kind == "lost" and write is not None and read is not None and read.phase == "final":
+                lost[write.id].append((v, read))
+    return lost
+
+
+def _lost_violation(t0: float, write: Operation, window: Outage, findings: list[tuple[Violation, Operation]]) -> Violation:
+    readers = sorted({read.replica for _, read in findings})
+    message = (f"{write.kind} {write.name} acknowledged by {write.replica} at +{write.end - t0:.2f}s, during the "
+               f"outage ({window.describe(t0)}), was not readable after the faults healed: the final reads on "
+               f"{', '.join(readers)} missed it. First finding: {findings[0][0].message}")
+    return Violation(NAME, "acknowledged-during-outage-then-lost", message, replica=write.replica,
+                     op_ids=(write.id,) + tuple(read.id for _, read in findings), time=write.end,
+                     evidence={"write": write.id, "outage": window.describe(t0), "readers": readers})
+
+
+def _lost_increments(history: History, t0: float, windows: list[Outage], by_id: dict[int, Operation]) -> list[Violation]:
+    """Counters whose final read fell below the acknowledged sum, with increments acknowledged during an outage."""
+    violations = []
+    seen: set[str] = set()
+    for v in check_counters(history).violations:
+        read, name = by_id.get(v.evidence["read"]), v.evidence["name"]
+        if v.kind != "lost-increments" or read is None or read.phase != "final" or name in seen:
+            continue
+        during = [(op, w) for op in history.operations("counters")
+                  if op.name == "increment" and op.outcome is Outcome.OK and op.args.get("name") == name
+                  and (w := _during(op, windows)) is not None]
+        if not during:
+            continue
+        seen.add(name)
+        total = sum(int(op.args.get("by", 1)) for op, _ in during)
+        count = f"{len(during)} increment{'s' if len(during) != 1 else ''}"
+        message = (f"counter '{name}': {count} totalling {total} were acknowledged during the "
+                   f"outage ({during[0][1].describe(t0)}); after the faults healed {read.replica} read "
+                   f"{v.evidence['value']}, {v.evidence['lower'] - v.evidence['value']} short of the "
+                   f"acknowledged {v.evidence['lower']}")
+        violations.append(Violation(NAME, "acknowledged-during-outage-then-lost", message, replica=read.replica,
+                                    op_ids=tuple(op.id for op, _ in during) + (read.id,), time=read.start,
+                                    evidence={"counter": name, "read": read.id, "outage": during[0][1].describe(t0)}))
+    return violations
+
+
+def check_fail_loud(history: History, faults: Mapping[str, str | None] = OUTAGE_FAULTS) -> Verdict:
+    """Writes acknowledged during a dependency outage and missing once it healed."""
+    t0 = first_time(history)
+    windows = outages(history, faults)
+    ops = [op for op in history.operations() if (op.kind, op.name) in WRITES]
+    during = [op for op in ops if _during(op, windows) is not None]
+    acknowledged = [op for op in during if op.outcome is Outcome.OK]
+    stats = {
+        "outages": [w.describe(t0) for w in windows],
+        "acknowledged_during_outage": len(acknowledged),
+        "failed_during_outage": sum(op.outcome is not Outcome.OK for op in during),
+    }
+    if not windows:
+        return Verdict(NAME, Validity.PASS, notes=("no dependency outage in this history",), stats={**stats, "lost": 0})
+    by_id = {op.id: op for op in history.operations()}
+    lost = _lost_writes(history, by_id)
+    violations = [
+        _lost_violation(t0, by_id[wid], window, findings)
+        for wid, findings in sorted(lost.items())
+        if (window := _during(by_id[wid], windows)) is not None and by_id[wid].outcome is Outcome.OK
+        and (by_id[wid].kind, by_id[wid].name) in WRITES
+    ]
+    violations += _lost_increments(history, t0, windows, by_id)
+    stats["lost"] = len(violations)
+    if violations:
+        return Verdict(NAME, Validity.FAIL, tuple(violations), stats=stats)
+    unread = {op.kind for op in acknowledged} - {op.kind for op in history.operations() if op.phase == "final"
+                                                  and op.outcome is Outcome.OK}
+    if unread:
+        return Verdict(NAME, Validity.UNKNOWN, notes=(f"no final read answered for: {', '.join(sorted(unread))}",),
+                       stats=stats)
+    return Verdict(NAME, Validity.PASS, stats=stats)

@@ -1,0 +1,99 @@
+"""Quotes: created with a TTL, used once; reused elsewhere; raced on two replicas; expired.
+
+Short-lived quotes are created before the faults and tried again after they expired,
+so an app that keeps expiry in process timers is caught after a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+
+from harness.client import Client, Request, definite_read
+from harness.history import Outcome
+
+KIND = "quotes"
+
+_REFUSALS = {409: "already-used", 410: "expired", 404: "not-found"}
+
+
+def _created(response: httpx.Response) -> tuple[Outcome, dict | None]:
+    if response.status_code in (200, 201):
+        body = response.json()
+        return Outcome.OK, {"id": body["id"], "expires_at": body["expires_at"]}
+    return definite_read({})(response)
+
+
+def _used(response: httpx.Response) -> tuple[Outcome, dict | None]:
+    if response.status_code == 200:
+        return Outcome.OK, {"used": True}
+    if response.status_code in _REFUSALS:
+        return Outcome.OK, {"used": False, "reason": _REFUSALS[response.status_code]}
+    return definite_read({})(response)
+
+
+_read = definite_read({
+    200: lambda r: {"found": True, "expired": False, "used": bool(r.json().get("used"))},
+    404: lambda r: {"found": False, "expired": False, "used": False},
+    410: lambda r: {"found": True, "expired": True, "used": False},
+})
+
+
+@dataclass
+class QuoteWorkload:
+    quotes: int = 8
+    short_quotes: int = 4
+    ttl: float = 300.0
+    short_ttl: float = 1.0
+    seed: int = 0
+    kind: str = KIND
+    ids: list[str] = field(default_factory=list)
+    short: list[tuple[str, float]] = field(default_factory=list)
+
+    def create(self, client: Client, replica: str, ttl: float) -> tuple[str, float] | None:
+        amount = round(10 + len(self.ids) + len(self.short), 2)
+        op = client.invoke(KIND, "create", replica, Request("POST", "/quotes", json={"amount": amount, "ttl": ttl}),
+                           args={"amount": amount, "ttl": ttl}, interpret=_created)
+        return (op.value["id"], float(op.value["expires_at"])) if op.outcome is Outcome.OK else None
+
+    def use(self, client: Client, replica: str, quote_id: str, phase: str = "main") -> None:
+        client.invoke(KIND, "use", replica, Request("POST", f"/quotes/{quote_id}/use"), args={"id": quote_id},
+                      interpret=_used, phase=phase)
+
+    def read(self, client: Client, replica: str, quote_id: str, phase: str = "main") -> None:
+        client.invoke(KIND, "read", replica, Request("GET", f"/quotes/{quote_id}"), args={"id": quote_id},
+                      interpret=_read, phase=phase)
+
+    def write(self, client: Client, replicas: list[str]) -> None:
+        n = len(replicas)
+        for i in range(self.quotes):
+            if created := self.create(client, replicas[i % n], self.ttl):
+                self.ids.append(created[0])
+                self.read(client, replicas[(i + 1) % n], created[0])
+        for i, quote_id in enumerate(self.ids[::2]):
+            self.use(client, replicas[i % n], quote_id)
+            self.use(client, replicas[(i + 1) % n], quote_id)  # a second use, elsewhere: must be refused
+        for i in range(self.short_quotes):
+            if created := self.create(client, replicas[i % n], self.short_ttl):
+                self.short.append(created)
+
+    def step(self, client: Client, replicas: list[str], i: int) -> None:
+        if created := self.create(client, replicas[i % len(replicas)], self.ttl):
+            self.ids.append(created[0])
+
+    def final_read(self, client: Client, replicas: list[str]) -> None:
+        for replica in replicas:
+            for quote_id in self.ids:
+                self.read(client, replica, quote_id, phase="final")
+        # Race: every unused quote used on all replicas at the same moment; at most one may win.
+        with ThreadPoolExecutor(max_workers=len(replicas)) as pool:
+            for quote_id in self.ids[1::2]:
+                list(pool.map(lambda r: self.use(client, r, quote_id, phase="final"), replicas))
+        if self.short:
+            time.sleep(max(0.0, max(e for _, e in self.short) + 0.5 - time.time()))
+            for replica in replicas:
+                for quote_id, _ in self.short:
+                    self.use(client, replica, quote_id, phase="final")

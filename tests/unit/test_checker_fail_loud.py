@@ -1,0 +1,142 @@
+"""The fail-loud checker on hand-written histories: writes acknowledged during an outage, then lost."""
+
+from __future__ import annotations
+
+from harness.checkers.base import Validity
+from harness.checkers.fail_loud import check_fail_loud, outages
+from harness.history import Operation, Outcome
+from tests.unit.histories import OK, UNKNOWN, HistoryBuilder
+
+
+class Mixed(HistoryBuilder):
+    def __init__(self) -> None:
+        super().__init__("records")
+
+    def create(self, replica: str, rid: str | None, outcome: Outcome = OK) -> Operation:
+        return self.op("create", replica, outcome, {"data": {"nonce": f"n-{rid}"}}, {"id": rid, "version": 1},
+                       status=None if outcome is OK else 503)
+
+    def read(self, replica: str, rid: str, found: bool, outcome: Outcome = OK) -> Operation:
+        value = {"found": found, "data": {"nonce": f"n-{rid}"} if found else None, "version": 1 if found else None}
+        return self.op("read", replica, outcome, {"id": rid}, value, phase="final")
+
+    def outage(self, target: str = "postgres") -> None:
+        self.fault("stop-dependency", target, duration=0.1)
+
+
+def test_write_acknowledged_during_outage_then_lost() -> None:
+    b = Mixed()
+    b.create("app-0", "before")
+    b.outage()
+    b.create("app-1", "during")  # the fallback: kept in memory, answered 201
+    b.fault("start-dependency", "postgres", duration=0.2)
+    b.fault("restart", "app-1")
+    b.read("app-0", "before", True)
+    b.read("app-0", "during", False)
+    b.read("app-1", "during", False)
+    verdict = check_fail_loud(b.history)
+    assert verdict.validity is Validity.FAIL
+    [violation] = verdict.violations
+    assert violation.kind == "acknowledged-during-outage-then-lost"
+    assert violation.replica == "app-1"
+    assert "records create acknowledged by app-1" in violation.message
+    assert "stop-dependency of postgres, +0.11s to +1.02s" in violation.message
+    assert "app-0, app-1" in violation.message and "during" in violation.message
+    assert verdict.stats["acknowledged_during_outage"] == 1
+
+
+def test_write_failing_loudly_during_outage_passes() -> None:
+    b = Mixed()
+    b.outage()
+    b.create("app-0", None, outcome=UNKNOWN)  # 503: the app said it could not store it
+    b.fault("start-dependency", "postgres")
+    b.create("app-0", "after")
+    b.read("app-1", "after", True)
+    verdict = check_fail_loud(b.history)
+    assert verdict.ok, verdict.explain()
+    assert verdict.stats["failed_during_outage"] == 1
+    assert verdict.stats["acknowledged_during_outage"] == 0
+
+
+def test_write_acknowledged_during_outage_and_kept_passes() -> None:
+    b = Mixed()
+    b.outage()
+    b.create("app-0", "during")
+    b.fault("start-dependency", "postgres")
+    b.read("app-1", "during", True)
+    assert check_fail_loud(b.history).ok
+
+
+def test_loss_outside_any_outage_is_left_to_the_durability_checker() -> None:
+    b = Mixed()
+    b.outage()
+    b.fault("start-dependency", "postgres")
+    b.create("app-0", "after")
+    b.fault("crash", "app-0")
+    b.read("app-0", "after", False)
+    verdict = check_fail_loud(b.history)
+    assert verdict.ok
+
+
+def test_main_phase_loss_is_not_this_checkers_business() -> None:
+    b = Mixed()
+    b.outage()
+    b.create("app-0", "during")
+    b.op("read", "app-1", OK, {"id": "during"}, {"found": False, "data": None, "version": None})
+    b.fault("start-dependency", "postgres")
+    b.read("app-0", "during", True)
+    assert check_fail_loud(b.history).ok
+
+
+def test_session_and_counter_acknowledged_during_outage_then_lost() -> None:
+    b = Mixed()
+    b.outage("redis")
+    b.op("login", "app-0", OK, {"user": "carol"}, {"token": "tok-carol-1", "user": "carol", "expires_at": None},
+         kind="sessions")
+    b.op("increment", "app-0", OK, {"name": "hits", "by": 2}, {"value": 2}, kind="counters")
+    b.fault("start-dependency", "redis")
+    b.fault("restart", "app-0")
+    b.op("whoami", "app-1", OK, {"token": "tok-carol-1"}, {"accepted": False}, kind="sessions", phase="final",
+         status=401)
+    b.op("read", "app-1", OK, {"name": "hits"}, {"value": 0}, kind="counters", phase="final")
+    verdict = check_fail_loud(b.history)
+    assert [(v.kind, v.replica) for v in verdict.violations] == [
+        ("acknowledged-during-outage-then-lost", "app-0"),
+        ("acknowledged-during-outage-then-lost", "app-1"),
+    ]
+    assert "sessions login" in verdict.violations[0].message and "redis" in verdict.violations[0].message
+    assert "counter 'hits'" in verdict.violations[1].message and "2 short" in verdict.violations[1].message
+
+
+def test_no_outage_passes_with_a_note() -> None:
+    b = Mixed()
+    b.create("app-0", "r1")
+    b.read("app-1", "r1", False)
+    verdict = check_fail_loud(b.history)
+    assert verdict.ok
+    assert verdict.notes == ("no dependency outage in this history",)
+
+
+def test_no_final_read_after_an_acknowledged_outage_write_is_unknown() -> None:
+    b = Mixed()
+    b.outage()
+    b.create("app-0", "during")
+    b.fault("start-dependency", "postgres")
+    b.read("app-1", "during", False, outcome=UNKNOWN)
+    assert check_fail_loud(b.history).validity is Validity.UNKNOWN
+
+
+def test_outage_windows_pair_stop_with_next_start_of_the_same_target() -> None:
+    b = Mixed()
+    b.fault("stop-dependency", "redis")
+    b.fault("stop-dependency", "postgres")
+    b.fault("start-dependency", "redis")
+    b.fault("restart-dependency", "postgres")
+    b.create("app-0", "late")
+    windows = outages(b.history)
+    assert [(w.fault, w.target) for w in windows] == [
+        ("stop-dependency", "redis"), ("stop-dependency", "postgres"), ("restart-dependency", "postgres")]
+    redis, postgres, restart = windows
+    assert (redis.start, redis.end) == (1000.0, 1002.5)
+    assert postgres.end == max(e.end for e in b.history)  # never started again: runs to the end
+    assert (restart.start, restart.end) == (1003.0, 1003.5)
