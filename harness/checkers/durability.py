@@ -195,6 +195,13 @@ def _stranger(t0: float, op: Operation, rid: str, data: Any, creates: dict[str, 
                      evidence={"record": rid, "read": op.id, "seen": data})
 
 
+def _unknown_id(t0: float, op: Operation, rid: str) -> Violation:
+    """A record found under an id that no acknowledged create returned."""
+    message = f"{op.replica} found record {rid} at {_at(op.start, t0)}, which no acknowledged create returned"
+    return Violation(RECORDS, "unexpected", message, replica=op.replica, op_ids=(op.id,), time=op.start,
+                     evidence={"record": rid, "read": op.id})
+
+
 def check_records(history: History) -> Verdict:
     """Lost, recovered and unexpected records, judged on final reads and unambiguous main reads."""
     ops = history.operations(RECORDS)
@@ -214,10 +221,7 @@ def check_records(history: History) -> Verdict:
         for rid, seen in _observations(op, known):
             if rid not in writes:
                 if seen is not None:
-                    violations.append(Violation(
-                        RECORDS, "unexpected",
-                        f"{op.replica} found record {rid} at {_at(op.start, t0)}, which no acknowledged create returned",
-                        replica=op.replica, op_ids=(op.id,), time=op.start, evidence={"record": rid, "read": op.id}))
+                    violations.append(_unknown_id(t0, op, rid))
                 continue
             if op.phase != "final" and _ambiguous(writes[rid], op.start, op.end):
                 skipped += 1

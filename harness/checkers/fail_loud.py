@@ -13,7 +13,9 @@ behaviour and is only counted.
 
 What "readable" means is decided by the per-kind checkers (durability, sessions,
 quotes, counters): this checker keeps their final-phase ``lost`` findings whose write
-overlapped an outage. A pass means no write acknowledged during an outage was seen
+overlapped an outage. A counter's increments are not told apart in its value, so a
+final read short of the acknowledged sum is charged to the outage when increments of
+that counter were acknowledged during it. A pass means no write acknowledged during an outage was seen
 missing afterwards; a write never read back in the final phase was not judged.
 """
 
@@ -104,7 +106,8 @@ def _lost_writes(history: History, by_id: dict[int, Operation]) -> dict[int, lis
     return lost
 
 
-def _lost_violation(t0: float, write: Operation, window: Outage, findings: list[tuple[Violation, Operation]]) -> Violation:
+def _lost_violation(t0: float, write: Operation, window: Outage,
+                    findings: list[tuple[Violation, Operation]]) -> Violation:
     readers = sorted({read.replica for _, read in findings})
     message = (f"{write.kind} {write.name} acknowledged by {write.replica} at +{write.end - t0:.2f}s, during the "
                f"outage ({window.describe(t0)}), was not readable after the faults healed: the final reads on "
@@ -114,7 +117,8 @@ def _lost_violation(t0: float, write: Operation, window: Outage, findings: list[
                      evidence={"write": write.id, "outage": window.describe(t0), "readers": readers})
 
 
-def _lost_increments(history: History, t0: float, windows: list[Outage], by_id: dict[int, Operation]) -> list[Violation]:
+def _lost_increments(history: History, t0: float, windows: list[Outage],
+                     by_id: dict[int, Operation]) -> list[Violation]:
     """Counters whose final read fell below the acknowledged sum, with increments acknowledged during an outage."""
     violations = []
     seen: set[str] = set()
@@ -130,7 +134,7 @@ def _lost_increments(history: History, t0: float, windows: list[Outage], by_id: 
         seen.add(name)
         total = sum(int(op.args.get("by", 1)) for op, _ in during)
         count = f"{len(during)} increment{'s' if len(during) != 1 else ''}"
-        message = (f"counter '{name}': {count} totalling {total} were acknowledged during the "
+        message = (f"counter '{name}': {count} totalling {total} acknowledged during the "
                    f"outage ({during[0][1].describe(t0)}); after the faults healed {read.replica} read "
                    f"{v.evidence['value']}, {v.evidence['lower'] - v.evidence['value']} short of the "
                    f"acknowledged {v.evidence['lower']}")

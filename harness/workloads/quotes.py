@@ -38,7 +38,7 @@ def _used(response: httpx.Response) -> tuple[Outcome, dict | None]:
 _read = definite_read({
     200: lambda r: {"found": True, "expired": False, "used": bool(r.json().get("used"))},
     404: lambda r: {"found": False, "expired": False, "used": False},
-    410: lambda r: {"found": True, "expired": True, "used": False},
+    410: lambda r: {"found": True, "expired": True, "used": None},
 })
 
 
