@@ -19,7 +19,7 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 DEFAULT_TARGET = ROOT / "targets" / "refapp" / "durable.yaml"
-SUITES = {"restart": "restart", "scale-out": "scale_out"}
+SUITES = {"restart": "restart", "scale-out": "scale_out", "dependency": "dependency"}
 
 console = Console(stderr=True)
 
@@ -32,8 +32,11 @@ def _terminate_as_interrupt(signum: int, frame: object) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
+    from harness.errors import SpecError
     from harness.report.terminal import print_verdicts
 
+    if not args.target.is_file():
+        raise SpecError(f"{args.target}: target spec not found")
     out = Path(args.out or ROOT / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     suites = args.suite or list(SUITES)
     marker = " or ".join(SUITES[s] for s in suites)

@@ -1,24 +1,23 @@
-"""Restart suite: sessions acknowledged before a restart are valid on every replica after it."""
+"""Restart suite: every acknowledged write survives a crash, a graceful restart, a redeploy
+and a rolling restart, on every replica, and every limit and cooldown holds across them."""
 
 from __future__ import annotations
 
 import pytest
 
-from harness.checkers.sessions import check_sessions
-from harness.faults import Crash, GracefulRestart, Redeploy
+from harness.checkers import STATE_CHECKERS
+from harness.faults import Crash, GracefulRestart, Redeploy, RollingRestart
 from harness.run import Scenario
-from harness.workloads import SessionWorkload
+from harness.workloads import every_kind
 
 pytestmark = pytest.mark.restart
 
 
 @pytest.mark.parametrize(
     "fault",
-    [Crash(replica=0), GracefulRestart(replica=0), Redeploy(replica=0)],
+    [Crash(replica=0), GracefulRestart(replica=0), Redeploy(replica=0), RollingRestart()],
     ids=lambda f: f.name,
 )
-def test_sessions_survive(harness, fault) -> None:
-    result = harness.run(
-        Scenario(f"sessions survive {fault.name}", SessionWorkload(seed=harness.seed), [fault], [check_sessions])
-    )
+def test_state_survives(harness, fault) -> None:
+    result = harness.run(Scenario(f"state survives {fault.name}", every_kind(harness.seed), [fault], STATE_CHECKERS))
     harness.assert_pass(result)

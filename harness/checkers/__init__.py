@@ -1,0 +1,16 @@
+"""Checkers, one pure function per file; verdicts and merging in ``base``."""
+
+from harness.checkers.cooldowns import check_cooldowns
+from harness.checkers.counters import check_counters
+from harness.checkers.durability import check_files, check_records
+from harness.checkers.expiry import check_quotes, check_session_expiry
+from harness.checkers.fail_loud import check_fail_loud
+from harness.checkers.rate_limit import check_rate_limit
+from harness.checkers.sessions import check_sessions
+
+#: What every state-kind scenario judges: durability, counters, expiry, limits, cooldowns.
+STATE_CHECKERS = (check_sessions, check_records, check_files, check_counters, check_quotes, check_rate_limit,
+                  check_cooldowns)
+
+__all__ = ["STATE_CHECKERS", "check_cooldowns", "check_counters", "check_fail_loud", "check_files", "check_quotes",
+           "check_rate_limit", "check_records", "check_session_expiry", "check_sessions"]

@@ -2,7 +2,7 @@
 
 from harness.faults.base import Fault
 from harness.faults.dependency import DependencyOutage, DependencyRestart
-from harness.faults.deploy import Redeploy, ScaleTo
+from harness.faults.deploy import Redeploy, RollingRestart, ScaleTo
 from harness.faults.process import Crash, GracefulRestart, Pause
 
-__all__ = ["Crash", "DependencyOutage", "DependencyRestart", "Fault", "GracefulRestart", "Pause", "Redeploy", "ScaleTo"]
+__all__ = ["Crash", "DependencyOutage", "DependencyRestart", "Fault", "GracefulRestart", "Pause", "Redeploy", "RollingRestart", "ScaleTo"]

@@ -34,3 +34,17 @@ class ScaleTo:
 
     def heal(self, deployment: Deployment) -> None:
         """Scaling is a new steady state, not a fault to undo."""
+
+
+@dataclass(frozen=True)
+class RollingRestart:
+    """Gracefully restart every replica in turn, as a deploy does, while writes go on."""
+
+    name: str = "rolling-restart"
+
+    def apply(self, deployment: Deployment) -> None:
+        for replica in list(deployment.replicas):
+            deployment.restart(replica)
+
+    def heal(self, deployment: Deployment) -> None:
+        """Every replica is running again when the last restart returns."""
