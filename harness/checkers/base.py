@@ -91,6 +91,11 @@ def merge(verdicts: Iterable[Verdict]) -> Verdict:
     )
 
 
+def first_time(history: History) -> float:
+    """The moment all times in messages are relative to: the first event's start."""
+    return min((e.start for e in history), default=0.0)
+
+
 def faults_between(history: History, start: float, end: float) -> list[FaultEvent]:
     """Faults that began or were under way between two moments: the 'what happened in between'."""
     return [f for f in history.faults() if f.start < end and f.end > start]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between
+from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.history import History, Operation, Outcome
 
 NAME = "cooldowns"
@@ -116,7 +116,7 @@ def _judge_key(history: History, t0: float, key: str, starts: list[Operation],
 def check_cooldowns(history: History, tolerance: float = TOLERANCE) -> Verdict:
     """Cooldowns bypassed (a second allowed start while one ran) and refusals without a cause."""
     ops = history.operations(NAME)
-    t0 = min((e.start for e in history), default=0.0)
+    t0 = first_time(history)
     by_key: dict[str, list[Operation]] = defaultdict(list)
     for op in ops:
         if op.name == "start" and "key" in op.args:

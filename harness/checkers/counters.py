@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between
+from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.history import History, Operation, Outcome
 
 NAME = "counters"
@@ -97,7 +97,7 @@ def _violation(history: History, t0: float, name: str, read: Operation, b: _Boun
 def check_counters(history: History) -> Verdict:
     """Every definite counter value must lie between its lower and upper bounds."""
     ops = history.operations(NAME)
-    t0 = min((e.start for e in history), default=0.0)
+    t0 = first_time(history)
     by_name: dict[str, list[Operation]] = defaultdict(list)
     for op in ops:
         if "name" in op.args:

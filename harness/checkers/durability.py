@@ -36,7 +36,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between
+from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.history import History, Operation, Outcome
 
 RECORDS = "records"
@@ -51,11 +51,6 @@ class _Write:
 
     op: Operation
     state: State
-
-
-def first_time(history: History) -> float:
-    """The moment all times in messages are relative to: the first event's start."""
-    return min((e.start for e in history), default=0.0)
 
 
 def _show(data: Any, limit: int = 80) -> str:

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between
+from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.history import History, Operation, Outcome
 
 QUOTES = "quotes"
@@ -136,7 +136,7 @@ def _used_twice(q: _Quote, t0: float) -> list[Violation]:
 def check_quotes(history: History, tolerance: float = TOLERANCE) -> Verdict:
     """Quotes accepted after expiry, used twice, or lost."""
     ops = history.operations(QUOTES)
-    t0 = min((e.start for e in history), default=0.0)
+    t0 = first_time(history)
     touching: dict[str, list[Operation]] = defaultdict(list)
     for op in ops:
         if op.name in ("read", "use") and "id" in op.args:
@@ -182,7 +182,7 @@ def check_quotes(history: History, tolerance: float = TOLERANCE) -> Verdict:
 def check_session_expiry(history: History, tolerance: float = TOLERANCE) -> Verdict:
     """Sessions accepted after their expiry; unknown when no session was read after it expired."""
     ops = history.operations(SESSIONS)
-    t0 = min((e.start for e in history), default=0.0)
+    t0 = first_time(history)
     logins = {
         op.value["token"]: op for op in ops
         if op.name == "login" and op.outcome is Outcome.OK and (op.value or {}).get("token")

@@ -25,9 +25,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from harness.checkers.base import Validity, Verdict, Violation
+from harness.checkers.base import Validity, Verdict, Violation, first_time
 from harness.checkers.counters import check_counters
-from harness.checkers.durability import check_files, check_records, first_time
+from harness.checkers.durability import check_files, check_records
 from harness.checkers.expiry import check_quotes
 from harness.checkers.sessions import check_sessions
 from harness.history import History, Operation, Outcome

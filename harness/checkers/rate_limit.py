@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between
+from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.history import History, Operation, Outcome
 
 NAME = "rate_limit"
@@ -129,7 +129,7 @@ def _key_stats(count: _KeyCount, length: float) -> dict[str, Any]:
 
 def check_rate_limit(history: History, tolerance: float = TOLERANCE) -> Verdict:
     """Windows that allowed more than the limit, with the overshoot ratio per key."""
-    t0 = min((e.start for e in history), default=0.0)
+    t0 = first_time(history)
     counts = _count(history.operations(NAME), tolerance)
     several = Counter(key for key, _ in counts)
     violations: list[Violation] = []

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between
+from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.history import History, Operation, Outcome
 
 NAME = "sessions"
@@ -42,8 +42,7 @@ def _observations(ops: list[Operation]) -> list[tuple[Operation, bool]]:
 def check_sessions(history: History) -> Verdict:
     """Lost sessions, sessions accepted after logout, and sessions never created."""
     ops = history.operations(NAME)
-    events = list(history)
-    t0 = min((getattr(e, "start") for e in events), default=0.0)
+    t0 = first_time(history)
 
     logins = {
         op.value["token"]: op
