@@ -50,10 +50,12 @@ class Verdict:
     def ok(self) -> bool:
         return self.validity is Validity.PASS
 
-    def explain(self) -> str:
-        """A report a QA engineer can read: the verdict, then every violation and note."""
-        lines = [f"{self.checker}: {self.validity.value}"]
-        lines += [f"  - [{v.kind}] {v.message}" for v in self.violations]
+    def explain(self, most: int = 20) -> str:
+        """A report a QA engineer can read: the verdict, the first ``most`` violations, the notes."""
+        lines = [f"{self.checker}: {self.validity.value} ({len(self.violations)} violations)"]
+        lines += [f"  - [{v.checker}/{v.kind}] {v.message}" for v in self.violations[:most]]
+        if len(self.violations) > most:
+            lines.append(f"  ... and {len(self.violations) - most} more (all of them are in the verdict JSON)")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 

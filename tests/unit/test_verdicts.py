@@ -22,3 +22,11 @@ def test_crashing_checker_yields_unknown() -> None:
     verdict = judge(History(), [lambda h: Verdict("fine", Validity.PASS), broken])
     assert verdict.validity is Validity.UNKNOWN
     assert "checker crashed" in verdict.notes[0]
+
+
+def test_explain_is_bounded_and_names_checker_and_kind() -> None:
+    violations = tuple(Violation("files", "lost", f"file {i} lost") for i in range(30))
+    text = Verdict("files", Validity.FAIL, violations, notes=("n1",)).explain(most=5)
+    assert "files: fail (30 violations)" in text
+    assert "[files/lost] file 4 lost" in text and "file 5 lost" not in text
+    assert "... and 25 more" in text and "note: n1" in text
