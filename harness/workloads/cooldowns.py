@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
-
 from harness.client import Client, Request, definite_read
-from harness.history import Outcome
 
 KIND = "cooldowns"
+
+_started = definite_read({
+    200: lambda r: {"allowed": True, "until": r.json().get("until")},
+    429: lambda r: {"allowed": False, "until": (r.json() or {}).get("until")},
+})
 
 
 @dataclass
@@ -20,16 +22,9 @@ class CooldownWorkload:
     kind: str = KIND
     started: list[str] = field(default_factory=list)
 
-    def _interpret(self, response: httpx.Response) -> tuple[Outcome, dict | None]:
-        if response.status_code == 200:
-            return Outcome.OK, {"allowed": True, "until": response.json().get("until")}
-        if response.status_code == 429:
-            return Outcome.OK, {"allowed": False, "until": (response.json() or {}).get("until")}
-        return definite_read({})(response)
-
     def start(self, client: Client, replica: str, key: str, phase: str = "main") -> None:
         client.invoke(KIND, "start", replica, Request("POST", f"/cooldowns/{key}"),
-                      args={"key": key, "period": self.period}, interpret=self._interpret, phase=phase)
+                      args={"key": key, "period": self.period}, interpret=_started, phase=phase)
 
     def write(self, client: Client, replicas: list[str]) -> None:
         for i in range(self.keys):

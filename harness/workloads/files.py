@@ -6,21 +6,13 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 
-import httpx
-
 from harness.client import Client, Request, definite_read
 from harness.history import Outcome
 
 KIND = "files"
 
 
-def _uploaded(response: httpx.Response) -> tuple[Outcome, dict | None]:
-    if response.status_code in (200, 201):
-        body = response.json()
-        return Outcome.OK, {"id": body["id"], "sha256": body.get("sha256")}
-    return definite_read({})(response)
-
-
+_uploaded = definite_read(dict.fromkeys((200, 201), lambda r: {"id": r.json()["id"], "sha256": r.json().get("sha256")}))
 _download = definite_read({
     200: lambda r: {"found": True, "sha256": hashlib.sha256(r.content).hexdigest()},
     404: lambda r: {"found": False, "sha256": None},

@@ -10,8 +10,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import httpx
-
 from harness.client import Client, Request, definite_read
 from harness.history import Outcome
 
@@ -20,20 +18,11 @@ KIND = "quotes"
 _REFUSALS = {409: "already-used", 410: "expired", 404: "not-found"}
 
 
-def _created(response: httpx.Response) -> tuple[Outcome, dict | None]:
-    if response.status_code in (200, 201):
-        body = response.json()
-        return Outcome.OK, {"id": body["id"], "expires_at": body["expires_at"]}
-    return definite_read({})(response)
-
-
-def _used(response: httpx.Response) -> tuple[Outcome, dict | None]:
-    if response.status_code == 200:
-        return Outcome.OK, {"used": True}
-    if response.status_code in _REFUSALS:
-        return Outcome.OK, {"used": False, "reason": _REFUSALS[response.status_code]}
-    return definite_read({})(response)
-
+_created = definite_read(dict.fromkeys((200, 201), lambda r: {"id": r.json()["id"], "expires_at": r.json()["expires_at"]}))
+_used = definite_read({
+    200: lambda r: {"used": True},
+    **{status: (lambda r: {"used": False, "reason": _REFUSALS[r.status_code]}) for status in _REFUSALS},
+})
 
 _read = definite_read({
     200: lambda r: {"found": True, "expired": False, "used": bool(r.json().get("used"))},

@@ -11,10 +11,7 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import httpx
-
 from harness.client import Client, Request, definite_read
-from harness.history import Outcome
 
 KIND = "rate_limit"
 
@@ -33,17 +30,12 @@ class RateLimitWorkload:
     def key(self) -> str:
         return f"rl-{self.seed}"
 
-    def _interpret(self, response: httpx.Response) -> tuple[Outcome, dict | None]:
-        if response.status_code == 200:
-            return Outcome.OK, {"allowed": True}
-        if response.status_code == self.denial_status:
-            return Outcome.OK, {"allowed": False}
-        return definite_read({})(response)
-
     def hit(self, client: Client, replica: str, phase: str = "main") -> None:
         client.invoke(KIND, "hit", replica, Request("GET", f"/limited/{self.key}"),
                       args={"key": self.key, "limit": self.limit, "window": self.window},
-                      interpret=self._interpret, phase=phase)
+                      interpret=definite_read({200: lambda r: {"allowed": True},
+                                               self.denial_status: lambda r: {"allowed": False}}),
+                      phase=phase)
 
     def burst(self, client: Client, replicas: list[str], phase: str = "main") -> None:
         targets = list(itertools.islice(itertools.cycle(replicas), self.limit * self.burst_factor))

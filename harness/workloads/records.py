@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
-
 from harness.client import Client, Request, definite_read
 from harness.history import Outcome
 
@@ -22,13 +20,7 @@ _read = definite_read({
 })
 _list = definite_read({200: lambda r: {"records": {x["id"]: x["data"] for x in r.json()["records"]}}})
 _delete = definite_read({204: lambda r: {}})
-
-
-def _written(response: httpx.Response) -> tuple[Outcome, dict | None]:
-    if response.status_code in (200, 201):
-        body = response.json()
-        return Outcome.OK, {"id": body["id"], "version": body["version"]}
-    return definite_read({})(response)
+_written = definite_read(dict.fromkeys((200, 201), lambda r: {"id": r.json()["id"], "version": r.json()["version"]}))
 
 
 @dataclass
