@@ -62,8 +62,8 @@ def main() -> int:
     args = parser.parse_args()
 
     client = docker_client()
-    build_images(client)
     spec = load_spec(ROOT / "targets" / "refapp" / "durable.yaml")
+    build_images(client, specs=[spec])
     with DockerDeployment(spec, replicas=2, client=client) as deployment:
         bare_container = deployment._container("app-1")
         ours, bare = [], []

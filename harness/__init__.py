@@ -3,6 +3,7 @@
 The public surface is listed in ``__all__``; everything else is internal.
 """
 
+from harness.adapter import Adapter, ReplicaHttp, accepted, rejected, unexpected
 from harness.checkers.base import Validity, Verdict, Violation, judge
 from harness.checkers.sessions import check_sessions
 from harness.client import Client
@@ -11,6 +12,7 @@ from harness.errors import (
     BackendError,
     DeploymentError,
     EngineUnavailable,
+    ExtractionError,
     HarnessError,
     ImageBuildError,
     ReadinessTimeout,
@@ -21,11 +23,13 @@ from harness.run import Scenario, drive, execute
 from harness.spec import TargetSpec, load_spec
 
 __all__ = [
+    "Adapter",
     "BackendError",
     "Client",
     "Deployment",
     "DeploymentError",
     "EngineUnavailable",
+    "ExtractionError",
     "FaultEvent",
     "HarnessError",
     "History",
@@ -33,15 +37,19 @@ __all__ = [
     "Operation",
     "Outcome",
     "ReadinessTimeout",
+    "ReplicaHttp",
     "Scenario",
     "SpecError",
     "TargetSpec",
     "Validity",
     "Verdict",
     "Violation",
+    "accepted",
     "check_sessions",
     "drive",
     "execute",
     "judge",
     "load_spec",
+    "rejected",
+    "unexpected",
 ]

@@ -1,8 +1,10 @@
 """``harness``: the command line, a thin front end over pytest, the images and cleanup.
 
 ``harness run`` runs the scenario suites with pytest (the plugin does the work),
-then prints the verdict table. Exit status: 0 every verdict passed, 1 a violation
-or a failed scenario, 2 and above an error before any verdict (pytest's codes).
+shows each scenario as it runs, then prints the verdict table. Exit status: 0 every
+verdict passed, 1 a violation or a failed scenario, 2 and above an error before any
+verdict (pytest's codes). ``harness check-spec`` reads a spec back in words before
+a long run; ``harness report`` re-renders a stored run.
 """
 
 from __future__ import annotations
@@ -21,7 +23,37 @@ SCENARIOS = ROOT / "scenarios"
 DEFAULT_TARGET = ROOT / "targets" / "refapp" / "durable.yaml"
 SUITES = {"restart": "restart", "scale-out": "scale_out", "dependency": "dependency"}
 
+BACKENDS = ["docker"]
+
 console = Console(stderr=True)
+
+RUN_HELP = """\
+Deploy the target once per scenario, write every state kind it has, apply the
+scenario's fault while writing on, heal, read everything back on every replica,
+and judge the history. Suites: restart (crash, graceful restart, redeploy, rolling
+restart, pause), scale-out (1 -> 3 -> 1 replicas, logout honoured everywhere),
+dependency (Postgres/Redis restart, outage, network cut).
+
+The run folder (--out) gets one history per scenario (JSON lines), verdicts.json,
+junit.xml and report.html, with secrets redacted.
+
+exit status: 0 every verdict passed; 1 a violation or a failed scenario; 2 an
+error before any verdict (bad spec, no Docker engine, image build failed)."""
+
+CHECK_HELP = """\
+Validate each spec (unknown fields, missing fields, wrong types, placeholders an
+operation does not provide, build contexts and adapter files that do not exist)
+and print what it will make the harness do: the image and how it is built, the
+environment (secrets masked), the dependencies, the request behind every
+operation of every state kind, and the policy. Starts nothing.
+
+exit status: 0 every spec is valid; 2 a spec is invalid (the error names the
+file, the field and what was expected)."""
+
+IMAGES_HELP = """\
+Build every image the harness needs without a registry: a Debian base from
+debootstrap, harness-postgres and harness-redis, and the app image of each target
+spec that has an app.build section. Unchanged images are skipped (content hash)."""
 
 
 def _terminate_as_interrupt(signum: int, frame: object) -> None:
@@ -29,35 +61,76 @@ def _terminate_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class Progress:
+    """A pytest plugin for ``harness run``: one line per scenario as it starts and as it ends."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.total = 0
+
+    def pytest_collection_finish(self, session: object) -> None:
+        self.total = len(getattr(session, "items", []))
+        console.print(f"{self.total} scenario(s) selected")
+
+    def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
+        console.print(f"[dim][{self.done + 1}/{self.total}] running {nodeid.split('::', 1)[-1]}[/]")
+
+    def pytest_runtest_logreport(self, report: object) -> None:
+        when, outcome = getattr(report, "when", ""), getattr(report, "outcome", "")
+        if when == "call" or (when == "setup" and outcome != "passed"):
+            self.done += 1
+            style = {"passed": "green", "failed": "red"}.get(outcome, "yellow")
+            name = getattr(report, "nodeid", "").split("::", 1)[-1]
+            console.print(f"[{self.done}/{self.total}] [{style}]{outcome}[/] {name} "
+                          f"({getattr(report, 'duration', 0.0):.1f}s)")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
-    from harness.errors import SpecError
     from harness.report.terminal import print_verdicts
+    from harness.spec import load_spec
 
-    if not args.target.is_file():
-        raise SpecError(f"{args.target}: target spec not found")
+    spec = load_spec(args.target)  # a bad spec fails here, before anything starts
     out = Path(args.out or ROOT / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     suites = args.suite or list(SUITES)
     marker = " or ".join(SUITES[s] for s in suites)
     pytest_args = [str(SCENARIOS), "-m", marker, "--target", str(args.target), "--replicas", str(args.replicas),
-                   "--seed", str(args.seed), "--harness-out", str(out), "-p", "no:cacheprovider",
-                   "--rootdir", str(ROOT), "-q" if not args.verbose else "-v", *args.pytest_args]
-    console.print(f"[bold]harness run[/]: suites {', '.join(suites)} on {args.target} "
-                  f"with {args.replicas} replicas; results in {out}")
-    code = int(pytest.main(pytest_args))
+                   "--seed", str(args.seed), "--backend", args.backend, "--harness-out", str(out),
+                   "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-q" if not args.verbose else "-v",
+                   *args.pytest_args]
+    console.print(f"[bold]harness run[/]: suites {', '.join(suites)} on {spec.name} ({args.target}), "
+                  f"{args.replicas} replicas, {args.backend} backend; results in {out}")
+    code = int(pytest.main(pytest_args, plugins=[Progress()]))
     verdicts = out / "verdicts.json"
     results = json.loads(verdicts.read_text()) if verdicts.exists() else []
     print_verdicts(results, Console(width=None if sys.stdout.isatty() else 160))
+    if (out / "report.html").exists():
+        console.print(f"HTML report: {out / 'report.html'}\nJUnit XML:   {out / 'junit.xml'}")
     return code
+
+
+def cmd_check_spec(args: argparse.Namespace) -> int:
+    from harness.report.spec_summary import spec_tree
+    from harness.spec import load_spec
+
+    out = Console(width=None if sys.stdout.isatty() else 160)
+    for path in args.specs:
+        out.print(spec_tree(load_spec(path)))
+    out.print(f"[green]{len(args.specs)} spec(s) valid[/]")
+    return 0
 
 
 def cmd_images(args: argparse.Namespace) -> int:
     from harness.backends.docker import docker_client
     from harness.images import build_images
 
+    from harness.spec import load_spec
+
+    specs = [load_spec(t) for t in (args.target or [DEFAULT_TARGET])]
     with console.status("building images") as status:
-        built = build_images(docker_client(), progress=lambda m: (status.update(m), console.log(m)), force=args.force)
+        built = build_images(docker_client(), progress=lambda m: (status.update(m), console.log(m)),
+                             force=args.force, specs=specs)
     console.print(f"built: {', '.join(built)}" if built else "all images up to date")
     return 0
 
@@ -71,12 +144,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+REPORT_HELP = """\
+Re-render the reports of a stored run folder (the --out of `harness run`, or the
+--harness-out of a pytest run): redact secrets in place in every history
+(<scenario>.history.jsonl), verdict (<scenario>.verdict.json) and verdicts.json,
+then write junit.xml and report.html into the folder, print the verdict table and
+the paths of both files. Nothing is run and nothing is judged again.
+
+Secrets are every value under a key named like a secret (token, password, cookie,
+authorization, session, ...) in the histories, plus, with --target, the spec's
+postgres password and app env values whose names contain PASSWORD, SECRET, TOKEN
+or KEY. Redacting twice changes nothing, so this is safe on any folder.
+
+exit status: 0 the reports were written; 2 the folder is not a run folder."""
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report.folder import write_reports
+    from harness.report.redact import spec_secrets
+    from harness.report.terminal import print_verdicts
+    from harness.spec import load_spec
+
+    extra = spec_secrets(load_spec(args.target)) if args.target else []
+    paths = write_reports(args.folder.resolve(), extra_secrets=extra)
+    results = json.loads(paths["verdicts"].read_text())
+    print_verdicts(results, Console(width=None if sys.stdout.isatty() else 160))
+    print(f"HTML report: {paths['html']}\nJUnit XML:   {paths['junit']}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
+    top = argparse.ArgumentParser(
+        prog="harness", description="Prove that a web app's acknowledged state survives restarts, redeploys, "
+                                    "dependency faults and scale-out, and that its limits hold across replicas. "
+                                    "`harness COMMAND --help` explains each command.")
     sub = top.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run scenario suites against a target and print the verdicts")
+    run = sub.add_parser("run", help="run scenario suites against a target and print the verdicts",
+                         description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--target", type=Path, default=DEFAULT_TARGET, help="target spec (default: %(default)s)")
+    run.add_argument("--backend", choices=BACKENDS, default="docker",
+                     help="where the deployment runs (default: %(default)s)")
     run.add_argument("--suite", action="append", choices=list(SUITES), help="suite to run (repeatable; default: all)")
     run.add_argument("--replicas", type=int, default=2, help="replicas per scenario (default: %(default)s)")
     run.add_argument("--seed", type=int, default=0, help="workload seed (default: %(default)s)")
@@ -85,12 +193,29 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     run.set_defaults(func=cmd_run)
 
-    images = sub.add_parser("images", help="build the offline images (Debian base, postgres, redis, refapp)")
+    check = sub.add_parser("check-spec", help="validate target specs and print what each will make the harness do",
+                           description=CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("specs", type=Path, nargs="+", metavar="SPEC", help="target spec file(s)")
+    check.set_defaults(func=cmd_check_spec)
+
+    images = sub.add_parser("images", help="build the offline images (Debian base, postgres, redis, target apps)",
+                            description=IMAGES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     images.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    images.add_argument("--target", type=Path, action="append", default=[],
+                        help="also build the app image of this spec (repeatable; default: the reference app)")
     images.set_defaults(func=cmd_images)
 
-    sweep = sub.add_parser("sweep", help="remove containers and networks left by dead harness runs")
+    sweep = sub.add_parser("sweep", help="remove containers and networks left by dead harness runs",
+                           description="Remove every container and network labelled by a harness process that no "
+                                       "longer runs on this host. Objects without the harness's labels, and those of "
+                                       "live runs, are never touched.")
     sweep.set_defaults(func=cmd_sweep)
+
+    report = sub.add_parser("report", help="re-render a stored run: redact it, write report.html and junit.xml",
+                            description=REPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    report.add_argument("folder", type=Path, metavar="FOLDER", help="run folder holding verdicts.json")
+    report.add_argument("--target", type=Path, help="target spec of the run, to redact its passwords and secret env too")
+    report.set_defaults(func=cmd_report)
     return top
 
 

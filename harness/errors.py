@@ -4,6 +4,7 @@
 
     HarnessError
     ├── SpecError            a target spec is invalid (names the file and the field)
+    │   └── ExtractionError  at run time, a response lacks a value the spec points at
     ├── ImageBuildError      an offline image could not be built (names the step)
     └── BackendError         the backend could not do what was asked
         ├── EngineUnavailable     no Docker engine answers
@@ -23,6 +24,14 @@ class HarnessError(Exception):
 
 class SpecError(HarnessError):
     """A target spec is invalid; the message names the file, the field and what was expected."""
+
+
+class ExtractionError(SpecError):
+    """A response the spec calls accepted lacks a value the spec says to extract from it.
+
+    Found only at run time, but a mistake in the spec all the same: the run stops
+    rather than judge a history of operations it could not read.
+    """
 
 
 class ImageBuildError(HarnessError):

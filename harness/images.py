@@ -1,9 +1,9 @@
 """Builds every image the harness needs without a registry (the air-gapped CI path).
 
 A Debian base comes from ``debootstrap`` + ``docker import``; PostgreSQL, Redis and
-the reference app are built on top of it with ``docker build`` (apt inside the
-build reaches Debian's own archive; Python packages come from a wheelhouse built on
-the host). Each image carries the content hash of its build inputs in a label, and
+any target whose spec has an ``app.build`` section are built on top of it with
+``docker build`` (apt inside the build reaches Debian's own archive; Python packages
+come from a wheelhouse built on the host). Each image carries the content hash of its build inputs in a label, and
 a build is skipped when an image with that hash exists, so repeated runs cost
 nothing. Machines with a registry can instead name official images in their specs.
 """
@@ -19,13 +19,18 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:
+    from harness.spec import BuildSpec, TargetSpec
 
 from filelock import FileLock
 
 from harness.errors import ImageBuildError
 
 HASH_LABEL = "io.harness.build-hash"
+#: never copied into a build context, nor hashed
+IGNORED = ("__pycache__", "*.pyc", ".git", ".venv", ".pytest_cache", "node_modules")
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILES = Path(__file__).resolve().parent / "dockerfiles"
 CACHE = Path(os.environ.get("HARNESS_CACHE", Path.home() / ".cache" / "harness"))
@@ -38,12 +43,18 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class ImageRecipe:
-    """How to build one image on top of the base: a Dockerfile and the files it copies."""
+    """How to build one image on top of the base: a Dockerfile and the files it copies.
+
+    ``context``, when given, is a folder copied whole into the build context (a
+    target's build context); ``files`` are single entries placed by name.
+    """
 
     name: str
     dockerfile: Path
     files: dict[str, Path] = field(default_factory=dict)
     requirements: Path | None = None  # becomes wheelhouse/ in the build context
+    context: Path | None = None
+    ignore: tuple[str, ...] = IGNORED  # patterns never copied nor hashed (plus the context's .dockerignore)
 
 
 RECIPES: tuple[ImageRecipe, ...] = (
@@ -53,18 +64,41 @@ RECIPES: tuple[ImageRecipe, ...] = (
         {"postgres-init.sh": DOCKERFILES / "postgres-init.sh"},
     ),
     ImageRecipe("harness-redis:latest", DOCKERFILES / "redis.Dockerfile"),
-    ImageRecipe(
-        "harness-refapp:latest",
-        ROOT / "targets" / "refapp" / "Dockerfile",
-        {"refapp": ROOT / "targets" / "refapp" / "refapp"},
-        requirements=ROOT / "targets" / "refapp" / "requirements.txt",
-    ),
 )
 
+def build_recipe_of(image: str, build: "BuildSpec | None") -> ImageRecipe | None:
+    """The recipe of an image a spec says how to build (the app's, or a service's), else None."""
+    if build is None:
+        return None
+    context = Path(build.context)
+    dockerignore = context / ".dockerignore"
+    extra = [line.strip().rstrip("/") for line in dockerignore.read_text().splitlines()
+             if line.strip() and not line.startswith("#")] if dockerignore.is_file() else []
+    return ImageRecipe(image, context / build.dockerfile, context=context,
+                       requirements=context / build.requirements if build.requirements else None,
+                       ignore=(*IGNORED, *extra))
 
-def _hash_path(digest: "hashlib._Hash", path: Path) -> None:
+
+def recipes_for(specs: "Iterable[TargetSpec]") -> list[ImageRecipe]:
+    """The harness's own images, then each distinct app image the specs build."""
+    apps: dict[str, ImageRecipe] = {}
+    for spec in specs:
+        builds = [(spec.app.image, spec.app.build)]
+        builds += [(s.image, s.build) for s in spec.dependencies.services.values()]
+        for image, build in builds:
+            recipe = build_recipe_of(image, build)
+            if recipe is not None:
+                apps.setdefault(recipe.name, recipe)
+    return [*RECIPES, *apps.values()]
+
+
+def _ignored(path: Path, patterns: tuple[str, ...]) -> bool:
+    return any(path.match(pattern) or pattern in path.parts for pattern in patterns)
+
+
+def _hash_path(digest: "hashlib._Hash", path: Path, ignore: tuple[str, ...] = IGNORED) -> None:
     if path.is_dir():
-        for child in sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        for child in sorted(p for p in path.rglob("*") if p.is_file() and not _ignored(p.relative_to(path), ignore)):
             digest.update(str(child.relative_to(path)).encode())
             digest.update(child.read_bytes())
     else:
@@ -78,10 +112,10 @@ def base_hash() -> str:
 def recipe_hash(recipe: ImageRecipe) -> str:
     """Content hash of everything that goes into the image: change a file, get a rebuild."""
     digest = hashlib.sha256(base_hash().encode())
-    for path in (recipe.dockerfile, *recipe.files.values(), *filter(None, [recipe.requirements])):
+    for path in (recipe.dockerfile, *recipe.files.values(), *filter(None, [recipe.requirements, recipe.context])):
         if not path.exists():
             raise ImageBuildError(f"{recipe.name}: build input {path} does not exist")
-        _hash_path(digest, path)
+        _hash_path(digest, path, recipe.ignore)
     return digest.hexdigest()[:16]
 
 
@@ -146,12 +180,17 @@ def build_recipe(client, recipe: ImageRecipe, digest: str, progress: Progress) -
     import docker.errors
 
     with tempfile.TemporaryDirectory(prefix="harness-build-") as tmp:
-        context = Path(tmp)
+        context = Path(tmp) / "context"
+        if recipe.context is not None:
+            shutil.copytree(recipe.context, context, ignore=shutil.ignore_patterns(*recipe.ignore))
+        else:
+            context.mkdir()
         shutil.copy(recipe.dockerfile, context / "Dockerfile")
         for dest, src in recipe.files.items():
             copy = shutil.copytree if src.is_dir() else shutil.copy
             copy(src, context / dest, **({"ignore": shutil.ignore_patterns("__pycache__")} if src.is_dir() else {}))
         if recipe.requirements is not None:
+            shutil.rmtree(context / "wheelhouse", ignore_errors=True)
             wheelhouse(recipe.requirements, context / "wheelhouse", progress)
         progress(f"docker build {recipe.name}")
         try:
@@ -164,8 +203,11 @@ def build_recipe(client, recipe: ImageRecipe, digest: str, progress: Progress) -
             raise ImageBuildError(f"docker build of {recipe.name} failed: {exc.msg}\n{tail}") from exc
 
 
-def build_images(client, progress: Progress = lambda _msg: None, force: bool = False) -> list[str]:
-    """Build whatever is missing or stale; returns the names that were (re)built.
+def build_images(client, progress: Progress = lambda _msg: None, force: bool = False,
+                 specs: "Iterable[TargetSpec]" = ()) -> list[str]:
+    """Build whatever is missing or stale: the harness's images and the apps ``specs`` build.
+
+    Returns the names that were (re)built.
 
     Concurrent callers (pytest-xdist workers, parallel CI jobs) serialise on a file
     lock, and the second finds the images already there.
@@ -176,7 +218,7 @@ def build_images(client, progress: Progress = lambda _msg: None, force: bool = F
         if force or _existing_hash(client, BASE_IMAGE) != base_hash():
             build_base(client, progress)
             built.append(BASE_IMAGE)
-        for recipe in RECIPES:
+        for recipe in recipes_for(specs):
             digest = recipe_hash(recipe)
             if force or BASE_IMAGE in built or _existing_hash(client, recipe.name) != digest:
                 build_recipe(client, recipe, digest, progress)

@@ -27,7 +27,10 @@ OPTIONS = (
     ("--replicas", "harness_replicas", "app replicas a scenario starts with, unless it sets its own", "2"),
     ("--harness-out", "harness_out", "folder for histories and verdicts (verdicts.json)", None),
     ("--seed", "harness_seed", "seed of the workloads; printed with every failure to replay it", "0"),
+    ("--backend", "harness_backend", "where deployments run: docker", "docker"),
 )
+
+BACKENDS = ("docker",)
 
 
 @dataclass
@@ -80,6 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
             spec = load_spec(path)
         except SpecError as exc:
             raise pytest.UsageError(f"target spec from {where}: {exc}") from None
+    backend, where = _setting(config, "harness_backend")
+    if backend not in BACKENDS:
+        raise pytest.UsageError(f"invalid harness_backend {backend!r} from {where}: expected one of {', '.join(BACKENDS)}")
     out, _ = _setting(config, "harness_out")
     config.stash[state_key] = SessionState(
         spec=spec,
@@ -119,8 +125,13 @@ class Harness:
 
     def assert_pass(self, result: Result) -> None:
         if not result.verdict.ok:
+            from harness.report.redact import Redactor, spec_secrets
+
             replay = f"replay: pytest '{self._node.nodeid}' --target {self.spec.source} --seed {self.seed}"
-            pytest.fail(f"{result.scenario} on {result.target}: {result.verdict.explain()}\n{replay}", pytrace=False)
+            # The terminal is a report too: the same secrets are redacted as in the run folder.
+            redactor = Redactor(spec_secrets(self.spec)).collect_history(result.history)
+            text = f"{result.scenario} on {result.target}: {result.verdict.explain()}\n{replay}"
+            pytest.fail(redactor.text(text), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -130,15 +141,16 @@ def harness_images(pytestconfig: pytest.Config) -> None:
     if state.spec is None:
         return
     from harness.backends.docker import docker_client
-    from harness.images import RECIPES, build_images
+    from harness.images import recipes_for, build_images
 
-    ours = {r.name for r in RECIPES}
-    wanted = {state.spec.app.image} | {d.image for d in (state.spec.dependencies.postgres,
-                                                           state.spec.dependencies.redis) if d}
+    ours = {r.name for r in recipes_for([state.spec])}
+    deps = state.spec.dependencies
+    wanted = ({state.spec.app.image} | {d.image for d in (deps.postgres, deps.redis) if d}
+              | {s.image for s in deps.services.values()})
     if wanted & ours:
         reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
         say = (lambda msg: reporter.write_line(f"harness images: {msg}")) if reporter else (lambda msg: None)
-        build_images(docker_client(), progress=say)
+        build_images(docker_client(), progress=say, specs=[state.spec])
 
 
 @pytest.fixture
@@ -152,3 +164,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     state.out.mkdir(parents=True, exist_ok=True)
     (state.out / "verdicts.json").write_text(json.dumps(state.results, indent=2, default=str))
+    from harness.report.folder import write_reports
+    from harness.report.redact import spec_secrets
+
+    write_reports(state.out, extra_secrets=spec_secrets(state.spec))

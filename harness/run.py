@@ -51,36 +51,56 @@ MAX_STEPS_PER_FAULT = 40
 STEP_INTERVAL = 0.05
 
 
-def _write_during(client: Client, workload: Workload, deployment: Deployment, stop: threading.Event) -> None:
-    """Keep writing while a fault happens: bounded in count, and stopped when the fault is healed."""
-    for i in range(MAX_STEPS_PER_FAULT):
-        if stop.is_set():
-            return
-        workload.step(client, list(deployment.replicas), i)
-        stop.wait(STEP_INTERVAL)
+class _WritesDuring(threading.Thread):
+    """Keeps writing while a fault happens: bounded in count, stopped when the fault is healed.
+
+    An error (a spec mistake found at run time) is kept and raised again by ``finish``,
+    in the scenario's own thread, rather than dying unseen with this one.
+    """
+
+    def __init__(self, client: Client, workload: Workload, deployment: Deployment, fault: str) -> None:
+        super().__init__(name=f"writes during {fault}", daemon=True)
+        self.client, self.workload, self.deployment = client, workload, deployment
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for i in range(MAX_STEPS_PER_FAULT):
+                if self.stop.is_set():
+                    return
+                self.workload.step(self.client, list(self.deployment.replicas), i)
+                self.stop.wait(STEP_INTERVAL)
+        except BaseException as exc:  # noqa: BLE001 - handed to the scenario's thread
+            self.error = exc
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
 def drive(deployment: Deployment, scenario: Scenario) -> Verdict:
     """Run a scenario on a deployment that is already up, then judge its history.
 
     Each fault is applied and healed while a second thread keeps writing; the final
-    read starts only after the last heal, on every replica.
+    read starts only after the last heal, on every replica. The target's policy
+    turns violations that only exempt faults explain into notes.
     """
-    with Client(deployment, deployment.history) as client:
+    spec = deployment.spec
+    with Client(deployment, deployment.history, adapter=spec.make_adapter()) as client:
         scenario.workload.write(client, list(deployment.replicas))
         for fault in scenario.faults:
-            stop = threading.Event()
-            writer = threading.Thread(target=_write_during, args=(client, scenario.workload, deployment, stop),
-                                      name=f"writes during {fault.name}", daemon=True)
+            writer = _WritesDuring(client, scenario.workload, deployment, fault.name)
             writer.start()
             try:
                 fault.apply(deployment)
                 fault.heal(deployment)
             finally:
-                stop.set()
-                writer.join()
+                writer.finish()
         scenario.workload.final_read(client, list(deployment.replicas))
-    return judge(deployment.history, scenario.checkers)
+    return judge(deployment.history, scenario.checkers, spec.exempt)
 
 
 def docker_deployer(spec: TargetSpec, replicas: int, history: History) -> Deployment:

@@ -1,58 +1,161 @@
-"""The target spec: what app to run and what it needs, validated before anything starts.
+"""The target spec: what app to run, what it needs, and how its operations are performed.
 
 A spec is YAML. ``extends: other.yaml`` (relative to the file) deep-merges the other
 file underneath, so variants of one app (its storage modes, say) stay one line each.
 Strings in ``app.env`` may name dependency addresses with placeholders such as
 ``{postgres.url}`` or ``{redis.host}``; they are filled in at deploy time.
+The ``operations`` section (``harness.operations``) says which HTTP request performs
+each abstract operation; ``adapter`` names a Python adapter instead, for flows YAML
+cannot express. ``policy`` overrides which faults a state kind need not survive.
+Relative paths (``extends``, ``app.build.context``, ``adapter``) are relative to
+the file that names them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import SpecError
+from harness.operations import Operations
+from harness.policy import check_entry, effective
+
+if TYPE_CHECKING:
+    from harness.adapter import Adapter
+
+StateKind = Literal["sessions", "files", "quotes", "rate_limit", "cooldowns", "records", "counters"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BuildSpec(_Strict):
+    """Build the app's image from a folder, on top of the harness's offline Debian base.
+
+    The Dockerfile gets the base image as build argument ``BASE`` (``FROM ${BASE}``).
+    With ``requirements``, the harness downloads those Python wheels on the host and
+    puts them in the build context as ``wheelhouse/`` (``pip install --no-index
+    --find-links wheelhouse``), so the build needs no package index.
+    """
+
+    context: str = Field(description="folder with the Dockerfile, relative to the spec file")
+    dockerfile: str = Field("Dockerfile", description="Dockerfile, relative to the context")
+    requirements: str | None = Field(None, description="requirements.txt for the wheelhouse, relative to the context")
+
+
 class AppSpec(_Strict):
-    image: str = Field(description="image name of the app, built locally or pulled")
+    """The app: how to get its image and run one replica of it."""
+
+    image: str = Field(description="image name of the app: pulled/present, or the tag given to the built image")
+    build: BuildSpec | None = Field(None, description="build the image from a folder instead of expecting it")
     port: int = Field(8000, ge=1, le=65535, description="port the app listens on inside its container")
     readiness_path: str = Field("/readyz", pattern=r"^/", description="HTTP path that answers 200 when ready")
     command: list[str] | None = Field(None, description="overrides the image's command")
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict, description="environment; placeholders {postgres.url}, "
+                                "{postgres.host}, {postgres.port}, {postgres.user}, {postgres.password}, "
+                                "{postgres.database}, {redis.url}, {redis.host}, {redis.port}")
     ready_timeout: float = Field(30.0, gt=0, description="seconds to wait for readiness")
     stop_timeout: int = Field(10, ge=0, description="seconds between SIGTERM and SIGKILL on a graceful stop")
 
 
 class PostgresSpec(_Strict):
-    image: str = "harness-postgres:latest"
-    user: str = "app"
-    password: str = "app"
-    database: str = "app"
+    """A PostgreSQL server on the deployment's private network, reachable as host ``postgres``."""
+
+    image: str = Field("harness-postgres:latest", description="image (the harness builds harness-postgres offline)")
+    user: str = Field("app", description="role the app connects as")
+    password: str = Field("app", description="its password (redacted in every report)")
+    database: str = Field("app", description="database created for the app")
 
 
 class RedisSpec(_Strict):
-    image: str = "harness-redis:latest"
+    """A Redis server on the deployment's private network, reachable as host ``redis``."""
+
+    image: str = Field("harness-redis:latest", description="image (the harness builds harness-redis offline)")
     persistence: bool = Field(True, description="append-only file with fsync on every write")
 
 
+class ServiceSpec(_Strict):
+    """Any other service the app needs, reachable by its name; compose targets get one per service."""
+
+    image: str = Field(description="image name (or the tag given to the built image)")
+    build: BuildSpec | None = Field(None, description="build the image from a folder")
+    command: list[str] | None = Field(None, description="overrides the image's command")
+    environment: dict[str, str] = Field(default_factory=dict)
+    port: int | None = Field(None, ge=1, le=65535, description="port it listens on; without a probe, ready "
+                             "once this port accepts connections")
+    probe: list[str] | None = Field(None, description="command run in the container; exit 0 means ready "
+                                    "(a compose healthcheck becomes this)")
+    role: Literal["postgres", "redis"] | None = Field(
+        None, description="lets faults and env placeholders name this service by role (e.g. 'postgres')")
+
+
 class Dependencies(_Strict):
-    postgres: PostgresSpec | None = None
-    redis: RedisSpec | None = None
+    """Services the app needs; each is started before the replicas and can be faulted."""
+
+    postgres: PostgresSpec | None = Field(None, description="give {} for the defaults")
+    redis: RedisSpec | None = Field(None, description="give {} for the defaults")
+    services: dict[str, ServiceSpec] = Field(default_factory=dict, description="other services, by name")
+
+
+class ComposeSpec(_Strict):
+    """Take the app and its dependencies from a docker-compose.yml instead of ``app``/``dependencies``."""
+
+    file: str = Field(description="the compose file, relative to the spec file")
+    service: str = Field(description="the service that is the app (scaled to N replicas, faulted)")
+    postgres: str | None = Field(None, description="the service that is the app's PostgreSQL, if any")
+    redis: str | None = Field(None, description="the service that is the app's Redis, if any")
+
+
+class KindPolicy(_Strict):
+    """Which faults one state kind need not survive; a violation they alone explain becomes a note."""
+
+    exempt: list[str] = Field(default_factory=list,
+                              description="faults this state kind need not survive, e.g. dependency-restart:redis")
+
+    @field_validator("exempt")
+    @classmethod
+    def _known_faults(cls, entries: list[str]) -> list[str]:
+        return [check_entry(e) for e in entries]
 
 
 class TargetSpec(_Strict):
-    name: str
-    app: AppSpec
-    dependencies: Dependencies = Field(default_factory=Dependencies)
+    """The top level of a target spec."""
+
+    name: str = Field(description="the target's name in reports")
+    app: AppSpec = Field(description="the app: image, port, readiness, environment")
+    dependencies: Dependencies = Field(default_factory=Dependencies, description="postgres, redis, other services")
+    compose: ComposeSpec | None = Field(None, description="app and dependencies from a compose file; 'app' "
+                                        "fields given too (e.g. readiness_path) override the compose ones")
+    operations: Operations | None = Field(None, description="the HTTP request behind each abstract operation")
+    adapter: str | None = Field(None, description="Python adapter 'file.py:Class' or 'module:Class' (overrides operations)")
+    policy: dict[StateKind, KindPolicy] = Field(default_factory=dict, description="per state kind: exempt faults")
     source: str | None = Field(None, exclude=True, description="file the spec was read from")
+
+    @model_validator(mode="after")
+    def _has_operations(self) -> "TargetSpec":
+        if self.operations is None and self.adapter is None:
+            raise ValueError("a target needs 'operations' (HTTP requests per state kind) or an 'adapter'")
+        return self
+
+    @property
+    def exempt(self) -> dict[str, frozenset[str]]:
+        """The effective policy: defaults with this target's overrides."""
+        return effective({kind: p.exempt for kind, p in self.policy.items()})
+
+    def make_adapter(self) -> "Adapter":
+        """The adapter that performs this target's operations."""
+        from harness.adapter import load_adapter
+        from harness.spec_adapter import SpecAdapter
+
+        if self.adapter is not None:
+            base = Path(self.source).parent if self.source else Path.cwd()
+            return load_adapter(self.adapter, base, self.operations, self.source)
+        assert self.operations is not None
+        return SpecAdapter(self.operations, self.source)
 
     def with_env(self, **env: str) -> "TargetSpec":
         """A copy with extra app environment, e.g. a bad setting for a negative test."""
@@ -70,6 +173,20 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _anchor(raw: dict[str, Any], path: Path) -> None:
+    """Make the paths a file names absolute, so they stay right when another file extends it."""
+    build = (raw.get("app") or {}).get("build") if isinstance(raw.get("app"), dict) else None
+    if isinstance(build, dict) and isinstance(build.get("context"), str):
+        build["context"] = str((path.parent / build["context"]).resolve())
+    compose = raw.get("compose")
+    if isinstance(compose, dict) and isinstance(compose.get("file"), str):
+        compose["file"] = str((path.parent / compose["file"]).resolve())
+    adapter = raw.get("adapter")
+    if isinstance(adapter, str) and ".py:" in adapter:
+        file, _, cls = adapter.rpartition(":")
+        raw["adapter"] = f"{(path.parent / file).resolve()}:{cls}"
+
+
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not path.is_file():
         where = f" (extended by {seen[-1]})" if seen else ""
@@ -82,6 +199,7 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise SpecError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    _anchor(raw, path)
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
@@ -90,10 +208,30 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return _deep_merge(_read_yaml((path.parent / parent).resolve(), (*seen, path)), raw)
 
 
+def _with_compose(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Fill ``app`` and ``dependencies.services`` from the compose file; the spec's own fields win."""
+    from harness.compose import read_compose
+
+    compose = raw["compose"]
+    try:
+        roles = {role: compose[role] for role in ("postgres", "redis") if compose.get(role)}
+        parts = read_compose(Path(str(compose.get("file", ""))), str(compose.get("service", "")), roles)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+    raw = dict(raw)
+    raw["app"] = _deep_merge(parts["app"], raw.get("app") or {})
+    deps = dict(raw.get("dependencies") or {})
+    deps["services"] = _deep_merge(parts["services"], deps.get("services") or {})
+    raw["dependencies"] = deps
+    return raw
+
+
 def load_spec(path: str | Path) -> TargetSpec:
     """Read and validate a spec; errors name the file, the field path and what was expected."""
     path = Path(path).resolve()
     raw = _read_yaml(path)
+    if isinstance(raw.get("compose"), dict):
+        raw = _with_compose(raw, path)
     try:
         spec = TargetSpec.model_validate(raw)
     except ValidationError as exc:
@@ -103,4 +241,21 @@ def load_spec(path: str | Path) -> TargetSpec:
             got = "" if err["type"] == "missing" else f" (got {err.get('input')!r})"
             problems.append(f"  field '{field}': {err['msg']}{got}")
         raise SpecError(f"{path}: invalid target spec\n" + "\n".join(problems)) from None
-    return spec.model_copy(update={"source": str(path)})
+    spec = spec.model_copy(update={"source": str(path)})
+    _check_paths(spec, path)
+    return spec
+
+
+def _check_paths(spec: TargetSpec, path: Path) -> None:
+    """Files the spec names must exist now, not halfway through a run."""
+    build = spec.app.build
+    if build is not None:
+        context = (path.parent / build.context).resolve()
+        if not context.is_dir():
+            raise SpecError(f"{path}: field 'app.build.context': folder {context} does not exist "
+                            f"(expected a folder with a Dockerfile, relative to the spec file)")
+        for field, name in (("dockerfile", build.dockerfile), ("requirements", build.requirements)):
+            if name is not None and not (context / name).is_file():
+                raise SpecError(f"{path}: field 'app.build.{field}': file {context / name} does not exist")
+    if spec.adapter is not None:
+        spec.make_adapter()  # loads it: a wrong file or class name fails here

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from harness.history import FaultEvent, History
 
@@ -66,15 +66,23 @@ class Verdict:
 Checker = Callable[[History], Verdict]
 
 
-def judge(history: History, checkers: Iterable[Checker]) -> Verdict:
-    """Run every checker and merge their verdicts; a crashing checker yields unknown, never pass."""
+def judge(history: History, checkers: Iterable[Checker],
+          exempt: Mapping[str, frozenset[str]] | None = None) -> Verdict:
+    """Run every checker and merge their verdicts; a crashing checker yields unknown, never pass.
+
+    ``exempt`` is a policy (``harness.policy.effective``): each checker's violations that
+    only exempt faults explain become notes before the verdicts merge.
+    """
+    from harness.policy import apply_policy  # policy builds on this module's types
+
     verdicts = []
     for checker in checkers:
         name = getattr(checker, "__name__", repr(checker))
         try:
-            verdicts.append(checker(history))
+            verdict = checker(history)
         except Exception as exc:  # noqa: BLE001 - a checker bug must not turn into a pass
-            verdicts.append(Verdict(name, Validity.UNKNOWN, notes=(f"checker crashed: {exc!r}",)))
+            verdict = Verdict(name, Validity.UNKNOWN, notes=(f"checker crashed: {exc!r}",))
+        verdicts.append(apply_policy(verdict, history, exempt) if exempt is not None else verdict)
     return merge(verdicts)
 
 

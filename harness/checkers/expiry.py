@@ -34,6 +34,7 @@ from typing import Any
 
 from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.history import History, Operation, Outcome
+from harness.report.redact import pseudonym
 
 QUOTES = "quotes"
 SESSIONS = "sessions"
@@ -203,7 +204,7 @@ def check_session_expiry(history: History, tolerance: float = TOLERANCE) -> Verd
             in_between = describe_faults(faults_between(history, login.end, read.start), t0)
             violations.append(Violation(
                 "session-expiry", "expired-but-accepted",
-                f"session of user '{login.value.get('user')}' (token {token[:8]}…) created on {login.replica} at "
+                f"session of user '{login.value.get('user')}' (token {pseudonym(token)}) created on {login.replica} at "
                 f"{_at(login.end, t0)} expired at {_at(expires_at, t0)}, but {read.replica} accepted it at "
                 f"{_at(read.start, t0)}; in between: {in_between}",
                 replica=read.replica, op_ids=(login.id, read.id), time=read.start,

@@ -18,12 +18,14 @@ from collections import defaultdict
 
 from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.history import History, Operation, Outcome
+from harness.report.redact import pseudonym
 
 NAME = "sessions"
 
 
 def _token_label(token: str) -> str:
-    return f"{token[:8]}…"
+    """A token as messages show it: its pseudonym, never a prefix (a prefix is part of the secret)."""
+    return pseudonym(token)
 
 
 def _observations(ops: list[Operation]) -> list[tuple[Operation, bool]]:

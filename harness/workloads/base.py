@@ -38,13 +38,20 @@ class Mixed:
     def kind(self) -> str:
         return "+".join(w.kind for w in self.workloads)
 
+    def present(self, client: Client) -> list[Workload]:
+        """The workloads of the kinds this target has; the others are simply absent."""
+        kinds = set(client.adapter.kinds())
+        return [w for w in self.workloads if w.kind in kinds]
+
     def write(self, client: Client, replicas: list[str]) -> None:
-        for workload in self.workloads:
+        for workload in self.present(client):
             workload.write(client, replicas)
 
     def step(self, client: Client, replicas: list[str], i: int) -> None:
-        self.workloads[i % len(self.workloads)].step(client, replicas, i // len(self.workloads))
+        present = self.present(client)
+        if present:
+            present[i % len(present)].step(client, replicas, i // len(present))
 
     def final_read(self, client: Client, replicas: list[str]) -> None:
-        for workload in self.workloads:
+        for workload in self.present(client):
             workload.final_read(client, replicas)

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.client import Client, Request, definite_read
+from harness.client import Client
 
 KIND = "cooldowns"
-
-_started = definite_read({
-    200: lambda r: {"allowed": True, "until": r.json().get("until")},
-    429: lambda r: {"allowed": False, "until": (r.json() or {}).get("until")},
-})
 
 
 @dataclass
 class CooldownWorkload:
     keys: int = 6
-    period: float = 60.0
     seed: int = 0
     kind: str = KIND
     started: list[str] = field(default_factory=list)
 
     def start(self, client: Client, replica: str, key: str, phase: str = "main") -> None:
-        client.invoke(KIND, "start", replica, Request("POST", f"/cooldowns/{key}"),
-                      args={"key": key, "period": self.period}, interpret=_started, phase=phase)
+        period = client.adapter.settings(KIND)["period"]
+        client.call(KIND, "start", replica, {"key": key}, args={"key": key, "period": period}, phase=phase)
 
     def write(self, client: Client, replicas: list[str]) -> None:
         for i in range(self.keys):

@@ -5,12 +5,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from harness.client import Client, Request, definite_read
+from harness.client import Client
 
 KIND = "counters"
-
-_value = definite_read({200: lambda r: {"value": r.json()["value"]}})
-
 
 @dataclass
 class CounterWorkload:
@@ -24,12 +21,10 @@ class CounterWorkload:
 
     def increment(self, client: Client, replica: str, i: int) -> None:
         name, by = self.name(i), random.Random(f"{self.seed}-{i}").randint(1, 5)
-        client.invoke(KIND, "increment", replica, Request("POST", f"/counters/{name}/increment", json={"by": by}),
-                      args={"name": name, "by": by}, interpret=_value)
+        client.call(KIND, "increment", replica, {"name": name, "by": by})
 
     def read(self, client: Client, replica: str, name: str, phase: str = "main") -> None:
-        client.invoke(KIND, "read", replica, Request("GET", f"/counters/{name}"), args={"name": name},
-                      interpret=_value, phase=phase)
+        client.call(KIND, "read", replica, {"name": name}, phase=phase)
 
     def write(self, client: Client, replicas: list[str]) -> None:
         for i in range(self.increments):

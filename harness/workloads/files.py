@@ -6,17 +6,10 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 
-from harness.client import Client, Request, definite_read
+from harness.client import Client
 from harness.history import Outcome
 
 KIND = "files"
-
-
-_uploaded = definite_read(dict.fromkeys((200, 201), lambda r: {"id": r.json()["id"], "sha256": r.json().get("sha256")}))
-_download = definite_read({
-    200: lambda r: {"found": True, "sha256": hashlib.sha256(r.content).hexdigest()},
-    404: lambda r: {"found": False, "sha256": None},
-})
 
 
 @dataclass
@@ -33,20 +26,15 @@ class FileWorkload:
         content = rng.randbytes(rng.randrange(1, self.max_size))
         nonce = f"f-{self.seed}-{self._sent}"
         self._sent += 1
-        op = client.invoke(
-            KIND, "upload", replica,
-            Request("POST", "/files", files={"file": (f"{nonce}.bin", content, "application/octet-stream")}),
-            args={"sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "nonce": nonce},
-            interpret=_uploaded,
-        )
+        op = client.call(KIND, "upload", replica, {"content": content, "filename": f"{nonce}.bin"},
+                         args={"sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "nonce": nonce})
         if op.outcome is Outcome.OK:
             self.ids.append(op.value["id"])
             return op.value["id"]
         return None
 
     def download(self, client: Client, replica: str, file_id: str, phase: str = "main") -> None:
-        client.invoke(KIND, "download", replica, Request("GET", f"/files/{file_id}"), args={"id": file_id},
-                      interpret=_download, phase=phase)
+        client.call(KIND, "download", replica, {"id": file_id}, phase=phase)
 
     def write(self, client: Client, replicas: list[str]) -> None:
         for i in range(self.files):

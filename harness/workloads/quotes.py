@@ -10,26 +10,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from harness.client import Client, Request, definite_read
+from harness.client import Client
 from harness.history import Outcome
 
 KIND = "quotes"
-
-_REFUSALS = {409: "already-used", 410: "expired", 404: "not-found"}
-
-
-_created = definite_read(dict.fromkeys((200, 201), lambda r: {"id": r.json()["id"], "expires_at": r.json()["expires_at"]}))
-_used = definite_read({
-    200: lambda r: {"used": True},
-    **{status: (lambda r: {"used": False, "reason": _REFUSALS[r.status_code]}) for status in _REFUSALS},
-})
-
-_read = definite_read({
-    200: lambda r: {"found": True, "expired": False, "used": bool(r.json().get("used"))},
-    404: lambda r: {"found": False, "expired": False, "used": False},
-    410: lambda r: {"found": True, "expired": True, "used": None},
-})
-
 
 @dataclass
 class QuoteWorkload:
@@ -44,17 +28,15 @@ class QuoteWorkload:
 
     def create(self, client: Client, replica: str, ttl: float) -> tuple[str, float] | None:
         amount = round(10 + len(self.ids) + len(self.short), 2)
-        op = client.invoke(KIND, "create", replica, Request("POST", "/quotes", json={"amount": amount, "ttl": ttl}),
-                           args={"amount": amount, "ttl": ttl}, interpret=_created)
+        op = client.call(KIND, "create", replica, {"amount": amount, "ttl": ttl})
         return (op.value["id"], float(op.value["expires_at"])) if op.outcome is Outcome.OK else None
 
     def use(self, client: Client, replica: str, quote_id: str, phase: str = "main") -> None:
-        client.invoke(KIND, "use", replica, Request("POST", f"/quotes/{quote_id}/use"), args={"id": quote_id},
-                      interpret=_used, phase=phase)
+        client.call(KIND, "use", replica, {"id": quote_id}, phase=phase)
 
     def read(self, client: Client, replica: str, quote_id: str, phase: str = "main") -> None:
-        client.invoke(KIND, "read", replica, Request("GET", f"/quotes/{quote_id}"), args={"id": quote_id},
-                      interpret=_read, phase=phase)
+        if client.adapter.supports(KIND, "read"):
+            client.call(KIND, "read", replica, {"id": quote_id}, phase=phase)
 
     def write(self, client: Client, replicas: list[str]) -> None:
         n = len(replicas)

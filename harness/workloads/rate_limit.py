@@ -1,6 +1,6 @@
 """Rate limit: concurrent bursts of hits on one client key, spread over every replica.
 
-The limit and window are the target's (the reference app: 10 per 10 s); they are
+The limit and window are the target's (its spec's ``rate_limit`` section); they are
 recorded in each operation so the checker needs nothing else. Bursts use several
 threads, so a non-atomic counter shows its race.
 """
@@ -11,18 +11,15 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from harness.client import Client, Request, definite_read
+from harness.client import Client
 
 KIND = "rate_limit"
 
 
 @dataclass
 class RateLimitWorkload:
-    limit: int = 10
-    window: float = 10.0
     burst_factor: int = 3
     threads: int = 8
-    denial_status: int = 429
     seed: int = 0
     kind: str = KIND
 
@@ -31,14 +28,13 @@ class RateLimitWorkload:
         return f"rl-{self.seed}"
 
     def hit(self, client: Client, replica: str, phase: str = "main") -> None:
-        client.invoke(KIND, "hit", replica, Request("GET", f"/limited/{self.key}"),
-                      args={"key": self.key, "limit": self.limit, "window": self.window},
-                      interpret=definite_read({200: lambda r: {"allowed": True},
-                                               self.denial_status: lambda r: {"allowed": False}}),
-                      phase=phase)
+        settings = client.adapter.settings(KIND)
+        client.call(KIND, "hit", replica, {"key": self.key},
+                    args={"key": self.key, "limit": settings["limit"], "window": settings["window"]}, phase=phase)
 
     def burst(self, client: Client, replicas: list[str], phase: str = "main") -> None:
-        targets = list(itertools.islice(itertools.cycle(replicas), self.limit * self.burst_factor))
+        limit = int(client.adapter.settings(KIND)["limit"])
+        targets = list(itertools.islice(itertools.cycle(replicas), limit * self.burst_factor))
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
             list(pool.map(lambda r: self.hit(client, r, phase), targets))
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.errors import EngineUnavailable
+
+
+REFAPP = Path(__file__).resolve().parents[2] / "targets" / "refapp"
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +29,9 @@ def docker_engine() -> Any:
 @pytest.fixture(scope="session")
 def images(docker_engine: Any) -> None:
     from harness.images import build_images
+    from harness.spec import load_spec
 
-    build_images(docker_engine)
+    build_images(docker_engine, specs=[load_spec(REFAPP / "durable.yaml")])
 
 
 def labelled(client: Any, pid: int | None = None) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Any
 from harness.checkers.base import Validity
 from harness.checkers.expiry import check_quotes, check_session_expiry
 from harness.history import Operation, Outcome
+from harness.report.redact import pseudonym
 from tests.unit.histories import OK, UNKNOWN, HistoryBuilder
 
 
@@ -187,7 +188,8 @@ def test_session_accepted_after_expiry_is_a_violation() -> None:
     verdict = check_session_expiry(_sessions(accepted=True).history)
     [violation] = verdict.violations
     assert violation.kind == "expired-but-accepted" and violation.replica == "app-1"
-    assert "alice" in violation.message and "tok-abcd" in violation.message
+    assert "alice" in violation.message and pseudonym("tok-abcdefgh") in violation.message
+    assert "tok-abcd" not in violation.message
     assert "restart of app-0" in violation.message
 
 

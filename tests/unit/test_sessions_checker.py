@@ -7,6 +7,7 @@ from typing import Any
 from harness.checkers.base import Validity
 from harness.checkers.sessions import check_sessions
 from harness.history import History, Outcome
+from harness.report.redact import pseudonym
 
 
 class Builder:
@@ -65,7 +66,8 @@ def test_lost_session_names_token_replica_and_fault() -> None:
     [violation] = verdict.violations
     assert violation.kind == "lost"
     assert violation.replica == "app-0"
-    assert "bob" in violation.message and "tok-lost" in violation.message
+    assert "bob" in violation.message and pseudonym("tok-lost-123") in violation.message
+    assert "tok-lost" not in violation.message  # no part of a token reaches a message
     assert "crash of app-0" in violation.message
     assert verdict.stats["lost"] == 1
 

@@ -1,0 +1,267 @@
+"""The ``operations`` section of a target spec: the HTTP request behind each abstract operation.
+
+Workloads speak of abstract operations (``sessions.login``, ``records.read``, ...);
+a target spec says, per state kind it has, which request performs each one, which
+statuses mean what, and where the result is in the response. Kinds a target does
+not have are simply absent, and their workloads do not run.
+
+Strings in a request may hold placeholders (``{user}``, ``{token}``, ``{id}``); a
+string that is exactly one placeholder takes the variable's value with its type
+(so ``by: "{by}"`` sends a number). The variables each operation receives are
+listed in ``VARIABLES``.
+
+Statuses: ``accepted`` means the operation took effect or found what it looked for;
+``rejected`` is a definite "no" (not found, not logged in, already used), optionally
+with a reason per status; ``limited`` is a rate limit's or a cooldown's denial (429 by
+default; some frameworks answer 403). Any other status is refused (4xx) or of unknown
+effect (5xx).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def placeholders(template: Any) -> set[str]:
+    """Every placeholder name in a template (strings, and strings nested in dicts and lists)."""
+    if isinstance(template, str):
+        return set(PLACEHOLDER.findall(template))
+    if isinstance(template, dict):
+        return set().union(*(placeholders(k) | placeholders(v) for k, v in template.items()))
+    if isinstance(template, list):
+        return set().union(*(placeholders(v) for v in template))
+    return set()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Extraction(_Strict):
+    """Where one value is in a response: exactly one of a JSON path, a header or a cookie."""
+
+    json_path: str | None = Field(None, alias="json",
+                                  description="dotted path into the JSON body, e.g. 'token' or 'data.items.0.id'")
+    header: str | None = Field(None, description="response header name, e.g. 'X-Session'")
+    cookie: str | None = Field(None, description="name of a cookie set by the response (Set-Cookie)")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Extraction":
+        given = [k for k in ("json_path", "header", "cookie") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'json', 'header' or 'cookie'")
+        return self
+
+    def describe(self) -> str:
+        if self.json_path is not None:
+            return f"JSON path '{self.json_path}'"
+        return f"header '{self.header}'" if self.header is not None else f"cookie '{self.cookie}'"
+
+
+class HttpOperation(_Strict):
+    """One request and how its answer reads."""
+
+    method: str = Field("GET", pattern=r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$", description="HTTP method")
+    path: str = Field(pattern=r"^/", description="path with placeholders, e.g. '/records/{id}'")
+    query: dict[str, Any] = Field(default_factory=dict, description="query parameters")
+    headers: dict[str, str] = Field(default_factory=dict, description="headers sent, e.g. {Authorization: 'Bearer {token}'}")
+    cookies: dict[str, str] = Field(default_factory=dict, description="cookies sent, e.g. {session: '{token}'}")
+    json_body: Any = Field(None, alias="json", description="JSON body")
+    form: dict[str, Any] | None = Field(None, description="form body (application/x-www-form-urlencoded)")
+    multipart: dict[str, Any] | None = Field(
+        None, description="multipart body; a field whose value is '{content}' is sent as a file")
+    accepted: list[int] = Field(default_factory=lambda: [200, 201, 204],
+                                description="statuses meaning it took effect / was found / was allowed")
+    rejected: dict[int, str] = Field(default_factory=dict, description="definite 'no' statuses: a list, or "
+                                     "status -> reason (quotes: not-found, already-used, expired); defaults per operation")
+    limited: list[int] = Field(default_factory=list, description="denial statuses of rate_limit.hit and "
+                               "cooldowns.start (default [429]; e.g. [403])")
+    extract: dict[str, Extraction] = Field(default_factory=dict, description="values read from an accepted "
+                                           "response, by name (which ones: see each operation)")
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("rejected", mode="before")
+    @classmethod
+    def _reasons(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {status: "rejected" for status in value}
+        return value
+
+    @model_validator(mode="after")
+    def _one_body(self) -> "HttpOperation":
+        bodies = [k for k in ("json_body", "form", "multipart") if getattr(self, k) is not None]
+        if len(bodies) > 1:
+            raise ValueError("give at most one body: 'json', 'form' or 'multipart'")
+        return self
+
+
+def _op(default_rejected: dict[int, str] | None = None, limited: list[int] | None = None) -> Any:
+    """Statuses that depend on the operation, filled in when the spec leaves them out."""
+    extra = {}
+    if default_rejected is not None:
+        extra["rejected"] = default_rejected
+    if limited is not None:
+        extra["limited"] = limited
+    return extra
+
+
+class _Kind(_Strict):
+    """A state kind's operations. ``REQUIRED_EXTRACT`` names what each must extract."""
+
+    REQUIRED_EXTRACT: ClassVar[dict[str, tuple[str, ...]]] = {}
+    DEFAULTS: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, defaults in cls.DEFAULTS.items():
+            if isinstance(data.get(name), dict):
+                data[name] = {**defaults, **data[name]}
+        return data
+
+    @model_validator(mode="after")
+    def _extractions(self) -> "_Kind":
+        for name, keys in self.REQUIRED_EXTRACT.items():
+            op = getattr(self, name)
+            missing = [k for k in keys if op is not None and k not in op.extract]
+            if missing:
+                raise ValueError(f"{name}.extract: must name {', '.join(repr(k) for k in missing)}, the value(s) "
+                                 f"this operation yields (e.g. extract: {{{missing[0]}: {{json: {missing[0]}}}}})")
+        return self
+
+
+class SessionsOps(_Kind):
+    """Logins, "who am I" checks and logouts. Checked: no acknowledged session lost, logout honoured everywhere."""
+
+    REQUIRED_EXTRACT = {"login": ("token",)}
+    DEFAULTS = {"whoami": _op({401: "rejected", 403: "rejected"}), "logout": _op({401: "rejected"})}
+    login: HttpOperation = Field(description="variables: user; extracts token (and optionally expires_at)")
+    whoami: HttpOperation = Field(description="variables: token; accepted = logged in, rejected = not")
+    logout: HttpOperation | None = Field(None, description="variables: token")
+
+
+class RecordsOps(_Kind):
+    """Records (orders, addresses). Checked: the final state equals the acknowledged creates, updates, deletes."""
+
+    REQUIRED_EXTRACT = {"create": ("id",), "read": ("data",), "list": ("records",)}
+    DEFAULTS = {"read": _op({404: "not-found"})}
+    create: HttpOperation = Field(description="variables: data; extracts id (optionally version)")
+    read: HttpOperation = Field(description="variables: id; extracts data; rejected = not found")
+    update: HttpOperation | None = Field(None, description="variables: id, data")
+    delete: HttpOperation | None = Field(None, description="variables: id")
+    list: HttpOperation | None = Field(None, description="extracts records: a list of {id, data} objects")
+
+
+class FilesOps(_Kind):
+    """Uploaded files. Checked: every acknowledged upload downloads with the same bytes (sha256)."""
+
+    REQUIRED_EXTRACT = {"upload": ("id",)}
+    DEFAULTS = {"download": _op({404: "not-found"})}
+    upload: HttpOperation = Field(description="variables: content (bytes), filename; extracts id")
+    download: HttpOperation = Field(description="variables: id; the body is the file")
+
+
+class CountersOps(_Kind):
+    """Counters (metrics, totals). Checked: reads lie between acknowledged and attempted sums."""
+
+    REQUIRED_EXTRACT = {"read": ("value",)}
+    increment: HttpOperation = Field(description="variables: name, by")
+    read: HttpOperation = Field(description="variables: name; extracts value")
+
+
+class QuotesOps(_Kind):
+    """Quotes with an expiry, usable once. Checked: expiry and single use hold across restarts and replicas."""
+
+    REQUIRED_EXTRACT = {"create": ("id", "expires_at")}
+    DEFAULTS = {"use": _op({404: "not-found", 409: "already-used", 410: "expired"}),
+                "read": _op({404: "not-found", 410: "expired"})}
+    create: HttpOperation = Field(description="variables: amount, ttl; extracts id and expires_at (epoch seconds)")
+    use: HttpOperation = Field(description="variables: id; rejected reasons: not-found, already-used, expired")
+    read: HttpOperation | None = Field(None, description="variables: id; optionally extracts used")
+
+
+class RateLimitOps(_Kind):
+    """A rate-limited request. Checked: allowed hits per window and key, over all replicas, stay within the limit."""
+
+    DEFAULTS = {"hit": _op(limited=[429])}
+    hit: HttpOperation = Field(description="variables: key; accepted = allowed, limited = denied")
+    limit: int = Field(gt=0, description="allowed requests per window and client key")
+    window: float = Field(gt=0, description="window length in seconds")
+
+
+class CooldownsOps(_Kind):
+    """A cooldown (e.g. one action per 24 h). Checked: once started it blocks on every replica until it ends."""
+
+    DEFAULTS = {"start": _op(limited=[429])}
+    start: HttpOperation = Field(description="variables: key; accepted = started, limited = still cooling down")
+    period: float = Field(gt=0, description="cooldown length in seconds")
+
+
+class Operations(_Strict):
+    """Every state kind is optional: a target has the ones it declares."""
+
+    sessions: SessionsOps | None = Field(None, description="absent: not tested")
+    records: RecordsOps | None = Field(None, description="absent: not tested")
+    files: FilesOps | None = Field(None, description="absent: not tested")
+    counters: CountersOps | None = Field(None, description="absent: not tested")
+    quotes: QuotesOps | None = Field(None, description="absent: not tested")
+    rate_limit: RateLimitOps | None = Field(None, description="absent: not tested")
+    cooldowns: CooldownsOps | None = Field(None, description="absent: not tested")
+
+    def kinds(self) -> list[str]:
+        return [name for name in type(self).model_fields if getattr(self, name) is not None]
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> "Operations":
+        """A placeholder an operation does not provide would fail on every call: refuse it now."""
+        for kind in self.kinds():
+            ops = getattr(self, kind)
+            for name in type(ops).model_fields:
+                op = getattr(ops, name)
+                if not isinstance(op, HttpOperation):
+                    continue
+                provided = set(VARIABLES[(kind, name)])
+                for part in ("path", "query", "headers", "cookies", "json_body", "form", "multipart"):
+                    unknown = placeholders(getattr(op, part)) - provided
+                    if unknown:
+                        field = "json" if part == "json_body" else part
+                        raise ValueError(
+                            f"{kind}.{name}.{field}: unknown placeholder "
+                            f"{', '.join('{' + u + '}' for u in sorted(unknown))}; this operation provides "
+                            f"{', '.join('{' + v + '}' for v in sorted(provided)) or 'none'}")
+        return self
+
+
+#: The variables each abstract operation receives (the adapter's method signature).
+VARIABLES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("sessions", "login"): ("user",),
+    ("sessions", "whoami"): ("token",),
+    ("sessions", "logout"): ("token",),
+    ("records", "create"): ("data",),
+    ("records", "read"): ("id",),
+    ("records", "update"): ("id", "data"),
+    ("records", "delete"): ("id",),
+    ("records", "list"): (),
+    ("files", "upload"): ("content", "filename"),
+    ("files", "download"): ("id",),
+    ("counters", "increment"): ("name", "by"),
+    ("counters", "read"): ("name",),
+    ("quotes", "create"): ("amount", "ttl"),
+    ("quotes", "use"): ("id",),
+    ("quotes", "read"): ("id",),
+    ("rate_limit", "hit"): ("key",),
+    ("cooldowns", "start"): ("key",),
+}

@@ -1,0 +1,119 @@
+"""JUnit XML for CI: one testsuite per run, one testcase per scenario verdict.
+
+CI servers (Jenkins, GitLab, GitHub annotations) understand JUnit and nothing of ours,
+so a nightly resilience job shows each scenario as a test: a violation is a
+``failure`` whose text holds the whole evidence and the command that replays it; an
+unknown verdict is an ``error`` (type ``unknown``): the run could not judge, which is
+not a pass, and not proof of a bug either.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from harness.report.redact import Redactor
+
+# Characters XML 1.0 cannot carry at all (app responses may contain them).
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _clean(text: Any) -> str:
+    return _NOT_XML.sub("\ufffd", str(text))
+
+
+def classname(nodeid: str) -> str:
+    """``scenarios/test_restart.py::test_x[a]`` -> ``scenarios.test_restart``, as pytest's own JUnit does."""
+    module = nodeid.split("::", 1)[0]
+    return module.removesuffix(".py").replace("/", ".").replace("\\", ".") or "harness"
+
+
+def replay_hint(record: dict[str, Any]) -> str:
+    """The command that replays one scenario with the same workload seed."""
+    return f"replay: pytest '{record.get('nodeid', '?')}' --seed {record.get('seed', 0)}"
+
+
+def failure_text(record: dict[str, Any]) -> str:
+    """Every violation with its evidence, the notes, and the replay command."""
+    lines = []
+    for i, v in enumerate(record.get("violations", []), 1):
+        where = f" on {v['replica']}" if v.get("replica") else ""
+        lines.append(f"{i}. [{v.get('checker', '?')}/{v.get('kind', '?')}]{where} {v.get('message', '')}")
+        if v.get("op_ids"):
+            lines.append(f"   operations: {', '.join(str(o) for o in v['op_ids'])}")
+        if v.get("evidence"):
+            lines.append(f"   evidence: {json.dumps(v['evidence'], sort_keys=True, default=str, ensure_ascii=False)}")
+    lines += [f"note: {n}" for n in record.get("notes", [])]
+    lines.append(replay_hint(record))
+    return "\n".join(lines)
+
+
+def _testcase(record: dict[str, Any], name: str, duration: float | None) -> ET.Element:
+    case = ET.Element("testcase", classname=_clean(classname(str(record.get("nodeid", "")))), name=_clean(name),
+                      time=f"{duration or 0.0:.3f}")
+    props = ET.SubElement(case, "properties")
+    for key in ("target", "replicas", "seed", "checker", "nodeid"):
+        if record.get(key) is not None:
+            ET.SubElement(props, "property", name=key, value=_clean(record[key]))
+    validity = record.get("validity", "unknown")
+    violations = record.get("violations", [])
+    if validity == "fail":
+        first = violations[0] if violations else {}
+        failure = ET.SubElement(case, "failure", message=_clean(first.get("message", "verdict: fail")),
+                                type=_clean(first.get("kind", "violation")))
+        failure.text = _clean(failure_text(record))
+    elif validity != "pass":
+        notes = record.get("notes", [])
+        error = ET.SubElement(case, "error", message=_clean(notes[0] if notes else "verdict unknown: no judgement"),
+                              type="unknown")
+        error.text = _clean(failure_text(record))
+    return case
+
+
+def _unique_names(records: Sequence[dict[str, Any]]) -> list[str]:
+    """Scenario names, made unique within their class: CI servers merge testcases with equal names."""
+    seen: dict[tuple[str, str], int] = {}
+    names = []
+    for r in records:
+        name = str(r.get("scenario", "?"))
+        key = (classname(str(r.get("nodeid", ""))), name)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            test = str(r.get("nodeid", "")).rpartition("::")[2]
+            name = f"{name} ({test} #{seen[key]})"
+        names.append(name)
+    return names
+
+
+def junit_xml(records: Sequence[dict[str, Any]], *, suite: str = "harness", durations: Sequence[float | None] = (),
+              redactor: Redactor | None = None) -> ET.ElementTree:
+    """The JUnit document for one run; ``durations`` are per record (seconds), when known."""
+    if redactor is not None:
+        records = [redactor.value(r) for r in records]
+    failures = sum(r.get("validity") == "fail" for r in records)
+    errors = sum(r.get("validity") not in ("pass", "fail") for r in records)
+    times = [d or 0.0 for d in durations] + [0.0] * (len(records) - len(durations))
+    root = ET.Element("testsuites", name=suite, tests=str(len(records)), failures=str(failures), errors=str(errors),
+                      time=f"{sum(times):.3f}")
+    testsuite = ET.SubElement(root, "testsuite", name=suite, tests=str(len(records)), failures=str(failures),
+                              errors=str(errors), skipped="0", time=f"{sum(times):.3f}",
+                              timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"), hostname=socket.gethostname())
+    props = ET.SubElement(testsuite, "properties")
+    for key, field in (("targets", "target"), ("seeds", "seed")):
+        values = sorted({str(r.get(field)) for r in records})
+        ET.SubElement(props, "property", name=key, value=_clean(", ".join(values)))
+    for record, name, duration in zip(records, _unique_names(records), times):
+        testsuite.append(_testcase(record, name, duration))
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write_junit(records: Iterable[dict[str, Any]], path: Path, **kwargs: Any) -> Path:
+    """Write ``junit.xml``; keyword arguments as for ``junit_xml``."""
+    junit_xml(list(records), **kwargs).write(path, encoding="utf-8", xml_declaration=True)
+    return path

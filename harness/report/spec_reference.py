@@ -1,0 +1,113 @@
+"""The spec reference (docs/spec-reference.md), generated from the pydantic models.
+
+Written by hand, a field reference drifts from the code; generated, it cannot. A
+unit test compares the committed file with this output. Regenerate it with
+``python -m harness.report.spec_reference > docs/spec-reference.md``.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from harness.operations import VARIABLES
+from harness.policy import DEFAULT_EXEMPT, FAULTS
+from harness.spec import TargetSpec
+
+INTRO = """# Target spec reference
+
+Generated from the models in `harness/spec.py` and `harness/operations.py` by
+`python -m harness.report.spec_reference`; do not edit by hand.
+
+A spec is a YAML file. `extends: other.yaml` deep-merges another file underneath.
+Unknown fields are errors. Every error names the file, the field path and what was
+expected. Check a spec with `harness check-spec FILE`.
+"""
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The models inside a field's type (through Optional, lists and dicts)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models(arg)]
+
+
+def _type(annotation: Any) -> str:
+    origin = get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        return " or ".join(_type(a) for a in args)
+    if origin is typing.Literal:
+        return " / ".join(repr(a) for a in get_args(annotation))
+    if origin in (list, tuple):
+        return f"list of {_type(get_args(annotation)[0])}"
+    if origin is dict:
+        key, value = get_args(annotation)
+        return f"map of {_type(key)} to {_type(value)}"
+    if annotation is Any:
+        return "any"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _default(field: FieldInfo) -> str:
+    if field.is_required():
+        return "**required**"
+    if field.default_factory is not None:
+        value = field.default_factory()  # type: ignore[call-arg]
+    elif field.default is PydanticUndefined:
+        return ""
+    else:
+        value = field.default
+    return "" if value in (None, {}, []) or isinstance(value, BaseModel) else f"`{value}`"
+
+
+def _section(model: type[BaseModel]) -> list[str]:
+    doc = (model.__doc__ or "").strip()
+    lines = [f"## {model.__name__}", ""]
+    if doc and not doc.startswith("!!!") and model.__doc__ is not BaseModel.__doc__:
+        lines += [doc.split("\n\n")[0].replace("\n", " "), ""]
+    lines += ["| field | type | default | meaning |", "|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        key = field.alias or name
+        description = (field.description or "").replace("|", "\\|")
+        lines.append(f"| `{key}` | {_type(field.annotation)} | {_default(field)} | {description} |")
+    return lines + [""]
+
+
+def reference() -> str:
+    """The whole reference as Markdown."""
+    seen: list[type[BaseModel]] = []
+    queue: list[type[BaseModel]] = [TargetSpec]
+    while queue:
+        model = queue.pop(0)
+        if model in seen:
+            continue
+        seen.append(model)
+        for field in model.model_fields.values():
+            queue += [m for m in _models(field.annotation) if m not in seen]
+    parts = [INTRO]
+    for model in seen:
+        parts += _section(model)
+    parts += ["## Operation variables", "",
+              "Placeholders each operation may use in its path, query, headers, cookies and body.", "",
+              "| operation | variables |", "|---|---|"]
+    parts += [f"| `{kind}.{op}` | {', '.join(f'`{{{v}}}`' for v in names) or '(none)'} |"
+              for (kind, op), names in VARIABLES.items()]
+    parts += ["", "## Policy fault names", "",
+              f"`exempt` entries are one of {', '.join(f'`{f}`' for f in sorted(FAULTS))}, optionally narrowed "
+              "to a target (`dependency-restart:redis`). Defaults:", ""]
+    parts += [f"- `{kind}`: {', '.join(f'`{e}`' for e in sorted(entries))}" for kind, entries in DEFAULT_EXEMPT.items()]
+    return "\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":
+    print(reference(), end="")

@@ -1,0 +1,222 @@
+"""An adapter made from a spec's ``operations`` section: render the request, read the answer.
+
+Rendering fills placeholders; reading picks the status category (accepted,
+limited, rejected, anything else) and extracts the declared values. A required
+value the response does not hold (a login answered 200 without the token the spec
+points at) is a mistake in the spec, not an outcome of the app: it stops the run
+with an error naming the spec file, the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+from urllib.parse import quote
+
+import httpx
+
+from harness.adapter import Adapter, ReplicaHttp, Reply, response_cookies, unexpected
+from harness.errors import ExtractionError
+from harness.history import Outcome
+from harness.operations import PLACEHOLDER, Extraction, HttpOperation, Operations
+
+_MISSING = object()
+
+
+def render(template: Any, variables: Mapping[str, Any], escape: Callable[[str], str] = str) -> Any:
+    """Fill placeholders; a string that is exactly one placeholder becomes the value itself (typed)."""
+    if isinstance(template, str):
+        whole = PLACEHOLDER.fullmatch(template)
+        if whole:
+            value = variables[whole.group(1)]
+            return escape(str(value)) if escape is not str else value
+        return PLACEHOLDER.sub(lambda m: escape(str(variables[m.group(1)])), template)
+    if isinstance(template, dict):
+        return {render(k, variables, escape): render(v, variables, escape) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render(v, variables, escape) for v in template]
+    return template
+
+
+def json_path(body: Any, path: str) -> Any:
+    """Follow a dotted path ('data.items.0.id', '$.token'); _MISSING when any step is absent."""
+    node = body
+    for step in [s for s in path.removeprefix("$").split(".") if s]:
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and step.lstrip("-").isdigit() and -len(node) <= int(step) < len(node):
+            node = node[int(step)]
+        else:
+            return _MISSING
+    return node
+
+
+def extract(response: httpx.Response, how: Extraction) -> Any:
+    """The value an extraction points at, or _MISSING."""
+    if how.header is not None:
+        return response.headers.get(how.header, _MISSING)
+    if how.cookie is not None:
+        return response_cookies(response).get(how.cookie, _MISSING)
+    try:
+        body = response.json()
+    except ValueError:
+        return _MISSING
+    return json_path(body, how.json_path or "")
+
+
+def build_request(op: HttpOperation, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``ReplicaHttp.request`` for one operation."""
+    request: dict[str, Any] = {
+        "method": op.method,
+        "path": render(op.path, variables, escape=lambda s: quote(s, safe="")),
+        "headers": render(op.headers, variables),
+        "cookies": render(op.cookies, variables),
+    }
+    if op.query:
+        request["params"] = render(op.query, variables)
+    if op.json_body is not None:
+        request["json"] = render(op.json_body, variables)
+    elif op.form is not None:
+        request["data"] = render(op.form, variables)
+    elif op.multipart is not None:
+        fields = render(op.multipart, variables)
+        name = str(variables.get("filename", "upload.bin"))
+        request["files"] = {k: (name, v, "application/octet-stream") for k, v in fields.items() if isinstance(v, bytes)}
+        request["data"] = {k: v for k, v in fields.items() if not isinstance(v, bytes)}
+    return request
+
+
+def epoch(value: Any) -> float:
+    """A time as epoch seconds: a number, a numeric string, or an ISO 8601 time (UTC unless it says)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        pass
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ExtractionError(f"expected a time as epoch seconds or ISO 8601, got {value!r}") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _records(value: Any) -> dict[str, Any]:
+    """A listing as {id: data}: from a mapping, or from a list of {id, data} objects."""
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    return {str(item.get("id")): item.get("data") for item in value or [] if isinstance(item, dict)}
+
+
+def _sha256(response: httpx.Response) -> str:
+    return hashlib.sha256(response.content).hexdigest()
+
+
+#: (kind, operation) -> how an accepted / rejected (with reason) / limited answer reads.
+#: ``x`` holds the extracted values, ``v`` the operation's variables, ``r`` the response.
+Reader = Callable[[dict[str, Any], Mapping[str, Any], httpx.Response, str], Any]
+READERS: dict[tuple[str, str], dict[str, Reader]] = {
+    ("sessions", "login"): {"accepted": lambda x, v, r, _: {"token": x["token"], "user": v["user"],
+                                                            "expires_at": x.get("expires_at")}},
+    ("sessions", "whoami"): {"accepted": lambda x, v, r, _: {"accepted": True, "user": x.get("user")},
+                             "rejected": lambda x, v, r, _: {"accepted": False}},
+    ("sessions", "logout"): {"accepted": lambda x, v, r, _: {"revoked": True},
+                             "rejected": lambda x, v, r, _: {"revoked": False}},
+    ("records", "create"): {"accepted": lambda x, v, r, _: {"id": str(x["id"]), "version": x.get("version")}},
+    ("records", "update"): {"accepted": lambda x, v, r, _: {"id": str(x.get("id", v["id"])),
+                                                            "version": x.get("version")}},
+    ("records", "read"): {"accepted": lambda x, v, r, _: {"found": True, "data": x["data"], "version": x.get("version")},
+                          "rejected": lambda x, v, r, _: {"found": False, "data": None, "version": None}},
+    ("records", "delete"): {"accepted": lambda x, v, r, _: {}},
+    ("records", "list"): {"accepted": lambda x, v, r, _: {"records": _records(x["records"])}},
+    ("files", "upload"): {"accepted": lambda x, v, r, _: {"id": str(x["id"]), "sha256": x.get("sha256")}},
+    ("files", "download"): {"accepted": lambda x, v, r, _: {"found": True, "sha256": _sha256(r)},
+                            "rejected": lambda x, v, r, _: {"found": False, "sha256": None}},
+    ("counters", "increment"): {"accepted": lambda x, v, r, _: {"value": x.get("value")}},
+    ("counters", "read"): {"accepted": lambda x, v, r, _: {"value": x["value"]}},
+    ("quotes", "create"): {"accepted": lambda x, v, r, _: {"id": str(x["id"]), "expires_at": epoch(x["expires_at"])}},
+    ("quotes", "use"): {"accepted": lambda x, v, r, _: {"used": True},
+                        "rejected": lambda x, v, r, reason: {"used": False, "reason": reason}},
+    ("quotes", "read"): {
+        "accepted": lambda x, v, r, _: {"found": True, "expired": False, "used": bool(x.get("used"))},
+        "rejected": lambda x, v, r, reason: ({"found": True, "expired": True, "used": None} if reason == "expired"
+                                             else {"found": False, "expired": False, "used": False}),
+    },
+    ("rate_limit", "hit"): {"accepted": lambda x, v, r, _: {"allowed": True},
+                            "limited": lambda x, v, r, _: {"allowed": False}},
+    ("cooldowns", "start"): {"accepted": lambda x, v, r, _: {"allowed": True, "until": x.get("until")},
+                             "limited": lambda x, v, r, _: {"allowed": False, "until": x.get("until")}},
+}
+
+
+class SpecAdapter(Adapter):
+    """Performs the operations a YAML spec describes."""
+
+    def __init__(self, operations: Operations, source: str | None = None) -> None:
+        self.operations = operations
+        self.source = source or "<spec>"
+
+    def _kind(self, kind: str) -> Any:
+        return getattr(self.operations, kind, None)
+
+    def _op(self, kind: str, operation: str) -> HttpOperation | None:
+        ops = self._kind(kind)
+        return getattr(ops, operation, None) if ops is not None else None
+
+    def _in_python(self, kind: str, operation: str) -> bool:
+        """A subclass implements this operation itself (the escape hatch wins over YAML)."""
+        return Adapter.supports(self, kind, operation)
+
+    def supports(self, kind: str, operation: str) -> bool:
+        return self._in_python(kind, operation) or isinstance(self._op(kind, operation), HttpOperation)
+
+    def settings(self, kind: str) -> dict[str, float]:
+        ops = self._kind(kind)
+        if kind == "rate_limit" and ops is not None:
+            return {"limit": ops.limit, "window": ops.window}
+        if kind == "cooldowns" and ops is not None:
+            return {"period": ops.period}
+        return super().settings(kind) if kind in self.kinds() else {}
+
+    def describe(self) -> str:
+        return f"operations in {self.source}"
+
+    def perform(self, kind: str, operation: str, http: ReplicaHttp, variables: Mapping[str, Any]) -> Reply:
+        if self._in_python(kind, operation):
+            return super().perform(kind, operation, http, variables)
+        op = self._op(kind, operation)
+        if op is None:
+            raise NotImplementedError(f"{self.source} has no operations.{kind}.{operation}")
+        request = build_request(op, variables)
+        response = http.request(request.pop("method"), request.pop("path"), **request)
+        status = response.status_code
+        if status in op.accepted:
+            category, reason = "accepted", ""
+        elif status in op.limited:
+            category, reason = "limited", ""
+        elif status in op.rejected:
+            category, reason = "rejected", op.rejected[status]
+        else:
+            return unexpected(response)
+        reader = READERS[(kind, operation)].get(category)
+        if reader is None:
+            return unexpected(response)
+        values = self._extract(kind, operation, op, response, http, required=category == "accepted")
+        return Outcome.OK, reader(values, variables, response, reason)
+
+    def _extract(self, kind: str, operation: str, op: HttpOperation, response: httpx.Response, http: ReplicaHttp,
+                 required: bool) -> dict[str, Any]:
+        """Every declared extraction; a required one that finds nothing is a spec error."""
+        needed = type(self._kind(kind)).REQUIRED_EXTRACT.get(operation, ())
+        values: dict[str, Any] = {}
+        for key, how in op.extract.items():
+            value = extract(response, how)
+            if value is not _MISSING and value is not None:
+                values[key] = value
+            elif required and key in needed:
+                raise ExtractionError(
+                    f"{self.source}: field 'operations.{kind}.{operation}.extract.{key}': {how.describe()} found "
+                    f"{'null' if value is None else 'nothing'} in the {response.status_code} response to {op.method} {response.request.url.path} "
+                    f"({http.base_url}); expected the {key} there. Response headers: "
+                    f"{dict(response.headers)}; body: {response.text[:300]!r}"
+                )
+        return values
