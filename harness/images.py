@@ -61,7 +61,8 @@ RECIPES: tuple[ImageRecipe, ...] = (
     ImageRecipe(
         "harness-postgres:latest",
         DOCKERFILES / "postgres.Dockerfile",
-        {"postgres-init.sh": DOCKERFILES / "postgres-init.sh"},
+        {"postgres-init.sh": DOCKERFILES / "postgres-init.sh",
+         "postgres-entrypoint.sh": DOCKERFILES / "postgres-entrypoint.sh"},
     ),
     ImageRecipe("harness-redis:latest", DOCKERFILES / "redis.Dockerfile"),
 )

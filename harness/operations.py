@@ -50,6 +50,18 @@ class Extraction(_Strict):
                                   description="dotted path into the JSON body, e.g. 'token' or 'data.items.0.id'")
     header: str | None = Field(None, description="response header name, e.g. 'X-Session'")
     cookie: str | None = Field(None, description="name of a cookie set by the response (Set-Cookie)")
+    pattern: str | None = Field(None, description="regular expression applied to the value found; its first group "
+                                "(or the whole match) is the value, e.g. '/orders/(\\w+)$' on a Location header")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Extraction":
@@ -60,8 +72,10 @@ class Extraction(_Strict):
 
     def describe(self) -> str:
         if self.json_path is not None:
-            return f"JSON path '{self.json_path}'"
-        return f"header '{self.header}'" if self.header is not None else f"cookie '{self.cookie}'"
+            where = f"JSON path '{self.json_path}'"
+        else:
+            where = f"header '{self.header}'" if self.header is not None else f"cookie '{self.cookie}'"
+        return where + (f" matching /{self.pattern}/" if self.pattern else "")
 
 
 class HttpOperation(_Strict):
@@ -162,7 +176,10 @@ class RecordsOps(_Kind):
     read: HttpOperation = Field(description="variables: id; extracts data; rejected = not found")
     update: HttpOperation | None = Field(None, description="variables: id, data")
     delete: HttpOperation | None = Field(None, description="variables: id")
-    list: HttpOperation | None = Field(None, description="extracts records: a list of {id, data} objects")
+    list: HttpOperation | None = Field(None, description="extracts records: a mapping id -> data, or a list of "
+                                       "objects holding both (see list_id and list_data)")
+    list_id: str = Field("id", description="key of a listed object's id")
+    list_data: str = Field("data", description="key of a listed object's data")
 
 
 class FilesOps(_Kind):

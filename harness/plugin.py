@@ -123,6 +123,11 @@ class Harness:
         self._state.results.append(record)
         return result
 
+    def require_dependency(self, name: str) -> None:
+        """Skip a scenario that faults a dependency this target does not have."""
+        if not self.spec.has_dependency(name):
+            pytest.skip(f"{self.spec.name} has no {name} dependency")
+
     def assert_pass(self, result: Result) -> None:
         if not result.verdict.ok:
             from harness.report.redact import Redactor, spec_secrets

@@ -141,6 +141,13 @@ class TargetSpec(_Strict):
             raise ValueError("a target needs 'operations' (HTTP requests per state kind) or an 'adapter'")
         return self
 
+    def has_dependency(self, name: str) -> bool:
+        """Whether a fault can name this dependency: postgres, redis, or a service by name or role."""
+        deps = self.dependencies
+        if getattr(deps, name, None) is not None and name in ("postgres", "redis"):
+            return True
+        return any(name in (key, service.role) for key, service in deps.services.items())
+
     @property
     def exempt(self) -> dict[str, frozenset[str]]:
         """The effective policy: defaults with this target's overrides."""

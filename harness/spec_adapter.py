@@ -10,6 +10,7 @@ with an error naming the spec file, the field and what was expected.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from urllib.parse import quote
@@ -53,16 +54,22 @@ def json_path(body: Any, path: str) -> Any:
 
 
 def extract(response: httpx.Response, how: Extraction) -> Any:
-    """The value an extraction points at, or _MISSING."""
+    """The value an extraction points at (narrowed by its pattern), or _MISSING."""
     if how.header is not None:
-        return response.headers.get(how.header, _MISSING)
-    if how.cookie is not None:
-        return response_cookies(response).get(how.cookie, _MISSING)
-    try:
-        body = response.json()
-    except ValueError:
+        value = response.headers.get(how.header, _MISSING)
+    elif how.cookie is not None:
+        value = response_cookies(response).get(how.cookie, _MISSING)
+    else:
+        try:
+            value = json_path(response.json(), how.json_path or "")
+        except ValueError:
+            value = _MISSING
+    if how.pattern is None or value is _MISSING or value is None:
+        return value
+    match = re.search(how.pattern, str(value))
+    if match is None:
         return _MISSING
-    return json_path(body, how.json_path or "")
+    return match.group(1) if match.groups() else match.group(0)
 
 
 def build_request(op: HttpOperation, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,11 +107,11 @@ def epoch(value: Any) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
-def _records(value: Any) -> dict[str, Any]:
-    """A listing as {id: data}: from a mapping, or from a list of {id, data} objects."""
+def _records(value: Any, id_key: str = "id", data_key: str = "data") -> dict[str, Any]:
+    """A listing as {id: data}: from a mapping, or from a list of objects holding both."""
     if isinstance(value, dict):
         return {str(k): v for k, v in value.items()}
-    return {str(item.get("id")): item.get("data") for item in value or [] if isinstance(item, dict)}
+    return {str(item.get(id_key)): item.get(data_key) for item in value or [] if isinstance(item, dict)}
 
 
 def _sha256(response: httpx.Response) -> str:
@@ -127,7 +134,7 @@ READERS: dict[tuple[str, str], dict[str, Reader]] = {
     ("records", "read"): {"accepted": lambda x, v, r, _: {"found": True, "data": x["data"], "version": x.get("version")},
                           "rejected": lambda x, v, r, _: {"found": False, "data": None, "version": None}},
     ("records", "delete"): {"accepted": lambda x, v, r, _: {}},
-    ("records", "list"): {"accepted": lambda x, v, r, _: {"records": _records(x["records"])}},
+    ("records", "list"): {"accepted": lambda x, v, r, _: {"records": x["records"]}},
     ("files", "upload"): {"accepted": lambda x, v, r, _: {"id": str(x["id"]), "sha256": x.get("sha256")}},
     ("files", "download"): {"accepted": lambda x, v, r, _: {"found": True, "sha256": _sha256(r)},
                             "rejected": lambda x, v, r, _: {"found": False, "sha256": None}},
@@ -201,6 +208,9 @@ class SpecAdapter(Adapter):
         if reader is None:
             return unexpected(response)
         values = self._extract(kind, operation, op, response, http, required=category == "accepted")
+        if (kind, operation) == ("records", "list") and "records" in values:
+            records = self.operations.records
+            values["records"] = _records(values["records"], records.list_id, records.list_data)
         return Outcome.OK, reader(values, variables, response, reason)
 
     def _extract(self, kind: str, operation: str, op: HttpOperation, response: httpx.Response, http: ReplicaHttp,

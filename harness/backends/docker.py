@@ -10,6 +10,7 @@ restarted container gets a new host port.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 import uuid
@@ -47,12 +48,26 @@ def docker_client():
 
 
 class _Dependency:
-    """How to run and probe one dependency kind."""
+    """How to run and probe one dependency: postgres, redis, or any named service.
+
+    ``aliases`` are the names it answers to on the network and in fault verbs and env
+    placeholders: its own name, plus its role for a compose service playing one
+    (a service ``db`` with role ``postgres`` is reached by ``DependencyRestart("postgres")``).
+    Readiness is the exec ``probe`` when there is one, else a TCP connect to ``port``
+    over the deployment's network, else simply running.
+    """
 
     def __init__(self, name: str, image: str, command: list[str] | None, env: dict[str, str],
-                 probe: list[str], address: dict[str, str]) -> None:
+                 probe: list[str] | None, address: dict[str, str], port: int | None = None,
+                 aliases: tuple[str, ...] = ()) -> None:
         self.name, self.image, self.command, self.env = name, image, command, env
-        self.probe, self.address = probe, address
+        self.probe, self.address, self.port = probe, address, port
+        self.aliases = (name, *(a for a in aliases if a != name))
+
+    def describe_probe(self) -> str:
+        if self.probe:
+            return f"probe: {' '.join(self.probe)}"
+        return f"TCP port {self.port}" if self.port else "running"
 
 
 def _dependencies(spec: TargetSpec) -> list[_Dependency]:
@@ -73,6 +88,12 @@ def _dependencies(spec: TargetSpec) -> list[_Dependency]:
             ["redis-server", "--protected-mode", "no", "--bind", "0.0.0.0", "--dir", "/data", *persistence],
             {}, ["redis-cli", "ping"],
             {"host": "redis", "port": "6379", "url": "redis://redis:6379/0"},
+        ))
+    for name, service in spec.dependencies.services.items():
+        deps.append(_Dependency(
+            name, service.image, service.command, service.environment, service.probe,
+            {"host": name, "port": str(service.port or "")}, port=service.port,
+            aliases=(service.role,) if service.role else (),
         ))
     return deps
 
@@ -120,7 +141,7 @@ class DockerDeployment(Deployment):
         """
         try:
             self._check_images()
-            self._env = render_env(self.spec, {d.name: d.address for d in self._deps})
+            self._env = render_env(self.spec, {alias: d.address for d in self._deps for alias in d.aliases})
             self._network = self.client.networks.create(
                 f"harness-{self.run_id}", driver="bridge", labels=self.labels, check_duplicate=True
             )
@@ -138,7 +159,7 @@ class DockerDeployment(Deployment):
         """Every image present locally, or pulled now; fail before creating anything else."""
         import docker.errors
 
-        for image in [self.spec.app.image, *(d.image for d in self._deps)]:
+        for image in dict.fromkeys([self.spec.app.image, *(d.image for d in self._deps)]):
             try:
                 self.client.images.get(image)
                 continue
@@ -164,7 +185,7 @@ class DockerDeployment(Deployment):
 
     # ---- containers --------------------------------------------------------------
     def _run_container(self, name: str, image: str, command: list[str] | None, env: dict[str, str],
-                       role: str, publish: int | None = None) -> Any:
+                       role: str, publish: int | None = None, aliases: tuple[str, ...] = ()) -> Any:
         from testcontainers.core.container import DockerContainer
 
         container = DockerContainer(image, command=command, env=env, name=f"harness-{self.run_id}-{name}")
@@ -174,7 +195,8 @@ class DockerDeployment(Deployment):
             labels={**self.labels, cleanup.LABEL_ROLE: role, cleanup.LABEL_NAME: name},
             hostname=name,
             network=self._network.name,
-            networking_config={self._network.name: self.client.api.create_endpoint_config(aliases=[name])},
+            networking_config={self._network.name: self.client.api.create_endpoint_config(
+                aliases=list(dict.fromkeys([name, *aliases])))},
         )
         try:
             container.start()
@@ -192,7 +214,7 @@ class DockerDeployment(Deployment):
             raise BackendError(f"{name} is not part of this deployment (have: {', '.join(self._containers)})") from None
 
     def _start_dependency(self, dep: _Dependency) -> None:
-        self._run_container(dep.name, dep.image, dep.command, dep.env, role="dependency")
+        self._run_container(dep.name, dep.image, dep.command, dep.env, role="dependency", aliases=dep.aliases)
         self._wait_dependency(dep)
 
     def _wait_dependency(self, dep: _Dependency) -> None:
@@ -202,25 +224,41 @@ class DockerDeployment(Deployment):
             container.reload()
             if container.status in ("exited", "dead"):
                 raise DeploymentError(f"dependency {dep.name} exited before it became ready", self.logs(dep.name))
-            if container.status == "running" and container.exec_run(dep.probe).exit_code == 0:
+            if container.status == "running" and self._answers(container, dep):
                 return
             if time.monotonic() > deadline:
                 raise ReadinessTimeout(
                     f"dependency {dep.name} was not ready after {DEPENDENCY_READY_TIMEOUT:.0f}s "
-                    f"(probe: {' '.join(dep.probe)})",
+                    f"({dep.describe_probe()})",
                     self.logs(dep.name),
                 )
             time.sleep(POLL_INTERVAL)
 
+    def _answers(self, container: Any, dep: _Dependency) -> bool:
+        """The dependency's readiness check (see ``_Dependency``), once it is running."""
+        if dep.probe:
+            return container.exec_run(dep.probe).exit_code == 0
+        if dep.port:
+            address = (container.attrs["NetworkSettings"]["Networks"].get(self._network.name) or {}).get("IPAddress")
+            if not address:
+                return False
+            try:
+                with socket.create_connection((address, dep.port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+        return True
+
     def _dependency(self, name: str) -> _Dependency:
         for dep in self._deps:
-            if dep.name == name:
+            if name in dep.aliases:
                 return dep
-        raise BackendError(f"{self.spec.name} has no dependency {name!r} (has: {', '.join(d.name for d in self._deps) or 'none'})")
+        have = ", ".join("/".join(d.aliases) for d in self._deps) or "none"
+        raise BackendError(f"{self.spec.name} has no dependency {name!r} (has: {have})")
 
     def _dependency_action(self, name: str, action: str) -> None:
         dep = self._dependency(name)
-        container = self._container(name)
+        container = self._container(dep.name)
         if action == "stop":
             container.stop(timeout=10)
             return
@@ -229,6 +267,34 @@ class DockerDeployment(Deployment):
         else:
             container.start()
         self._wait_dependency(dep)
+
+    def _network_action(self, name: str, connected: bool) -> None:
+        """Disconnect the dependency from the deployment's network, or reconnect it under its alias.
+
+        The container keeps running and keeps its data; the replicas can neither resolve
+        its name nor reach its old address while it is cut, so their open connections
+        time out and new ones fail. The readiness probe runs through ``docker exec``, not
+        this network, so it still answers. On reconnect Docker may hand out a new
+        address: the alias (the name in the replicas' URLs) is what stays the same.
+        Either step is a no-op when the dependency is already in the wanted state.
+        """
+        import docker.errors
+
+        dep = self._dependency(name)
+        container = self._container(dep.name)
+        container.reload()
+        attached = self._network.name in (container.attrs["NetworkSettings"]["Networks"] or {})
+        try:
+            if not connected and attached:
+                self._network.disconnect(container)
+            elif connected and not attached:
+                self._network.connect(container, aliases=list(dep.aliases))
+        except docker.errors.APIError as exc:
+            verb = "reconnect" if connected else "disconnect"
+            raise BackendError(f"could not {verb} {name} {'to' if connected else 'from'} network "
+                               f"{self._network.name}: {exc.explanation or exc}") from None
+        if connected:
+            self._wait_dependency(dep)
 
     # ---- replica primitives ------------------------------------------------------
     def _create_replica(self, replica: str) -> None:

@@ -8,7 +8,8 @@ RUN apt-get update -q \
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH \
     PGDATA=/var/lib/postgresql/data
 COPY postgres-init.sh /usr/local/bin/postgres-init
-RUN chmod 0755 /usr/local/bin/postgres-init \
+COPY postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint
+RUN chmod 0755 /usr/local/bin/postgres-init /usr/local/bin/postgres-entrypoint \
  && mkdir -p "$PGDATA" /var/run/postgresql \
  && chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql \
  && su postgres -c 'postgres-init app app app'
@@ -16,4 +17,6 @@ USER postgres
 # SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) would wait for every client.
 STOPSIGNAL SIGINT
 EXPOSE 5432
+# Other credentials than app/app/app (POSTGRES_USER, ...) are set up on the first start.
+ENTRYPOINT ["postgres-entrypoint"]
 CMD ["postgres", "-c", "listen_addresses=*"]

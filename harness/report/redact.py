@@ -100,12 +100,21 @@ def _parts(key: str, value: str) -> Iterator[str]:
 
 
 def spec_secrets(spec: "TargetSpec | None") -> list[str]:
-    """Secrets a target spec gives away: the postgres password and secret-named app env values."""
+    """Secrets a target spec gives away: the postgres password, secret-named env values of the app and
+    of its other services, and passwords inside URLs (``postgresql://user:password@db/...``)."""
     if spec is None:
         return []
     found = [spec.dependencies.postgres.password] if spec.dependencies.postgres is not None else []
-    # A placeholder such as {postgres.password} is filled in at deploy time: not a secret itself.
-    return found + [v for v in secrets_in_env(spec.app.env) if not _PLACEHOLDER.fullmatch(v)]
+    envs = [spec.app.env, *(service.environment for service in spec.dependencies.services.values())]
+    for env in envs:
+        # A placeholder such as {postgres.password} is filled in at deploy time: not a secret itself.
+        found += [v for v in secrets_in_env(env) if not _PLACEHOLDER.fullmatch(v)]
+        found += [m.group(1) for v in env.values() for m in _URL_PASSWORD.finditer(v)
+                  if not _PLACEHOLDER.fullmatch(m.group(1))]
+    return list(dict.fromkeys(found))
+
+
+_URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@/\s]+)@")
 
 
 def secrets_in_env(env: Mapping[str, str]) -> list[str]:

@@ -113,7 +113,7 @@ def test_checker_messages_carry_no_part_of_a_token() -> None:
 
 def test_spec_secrets_are_the_postgres_password_and_secret_named_env() -> None:
     spec = SimpleNamespace(
-        dependencies=SimpleNamespace(postgres=SimpleNamespace(password="pg-pass-42")),
+        dependencies=SimpleNamespace(postgres=SimpleNamespace(password="pg-pass-42"), services={}),
         app=SimpleNamespace(env={"STORAGE": "durable", "APP_SECRET_KEY": "s3cr3t-key-value", "API_TOKEN": "tkn-123456",
                                  "DB_PASSWORD": "{postgres.password}", "DATABASE_URL": "{postgres.url}"}))
     assert sorted(spec_secrets(spec)) == ["pg-pass-42", "s3cr3t-key-value", "tkn-123456"]  # type: ignore[arg-type]
@@ -147,7 +147,7 @@ def test_assert_pass_prints_no_secret() -> None:
                      Verdict("extra", Validity.FAIL, notes=(f"raw {TOKEN} and pg-password-99 in a note",))])
     harness = object.__new__(Harness)
     harness.spec = SimpleNamespace(source="spec.yaml", app=SimpleNamespace(env={}),  # type: ignore[assignment]
-                                   dependencies=SimpleNamespace(postgres=SimpleNamespace(password="pg-password-99")))
+                                   dependencies=SimpleNamespace(postgres=SimpleNamespace(password="pg-password-99"), services={}))
     harness.seed = 3
     harness._node = SimpleNamespace(nodeid="scenarios/test_x.py::test_y")  # type: ignore[assignment]
     with pytest.raises(pytest.fail.Exception) as failed:
@@ -155,3 +155,19 @@ def test_assert_pass_prints_no_secret() -> None:
     text = str(failed.value)
     assert TOKEN not in text and "pg-password-99" not in text
     assert pseudonym(TOKEN) in text and "--seed 3" in text
+
+
+def test_spec_secrets_include_service_env_and_url_passwords(tmp_path: Path) -> None:
+    from harness.spec import load_spec
+
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n"
+        "  web:\n    image: web:1\n    environment:\n"
+        "      DATABASE_URL: postgresql://shop:s3cret-url-pw@db:5432/shop\n"
+        "  db:\n    image: db:1\n    environment: {POSTGRES_PASSWORD: db-password-123, POSTGRES_USER: shop}\n")
+    (tmp_path / "t.yaml").write_text(
+        "name: t\ncompose: {file: docker-compose.yml, service: web}\n"
+        "operations: {rate_limit: {hit: {path: /x}, limit: 1, window: 1}}\n")
+    found = spec_secrets(load_spec(tmp_path / "t.yaml"))
+    assert "s3cret-url-pw" in found and "db-password-123" in found
+    assert "shop" not in found  # a user name is not a secret

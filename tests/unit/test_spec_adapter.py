@@ -494,3 +494,29 @@ def test_an_operation_the_spec_lacks_is_not_implemented() -> None:
     with pytest.raises(NotImplementedError, match=r"no operations\.sessions\.logout"):
         perform(adapter({"sessions": {k: v for k, v in COOKIE_SESSIONS["sessions"].items() if k != "logout"}}),
                 "sessions", "logout", answer(200), token="t")
+
+
+def test_a_pattern_takes_part_of_a_header_and_a_listing_uses_its_own_keys() -> None:
+    import httpx
+
+    from harness.adapter import ReplicaHttp
+    from harness.operations import Operations
+    from harness.spec_adapter import SpecAdapter
+
+    ops = Operations.model_validate({"records": {
+        "create": {"method": "POST", "path": "/o", "json": "{data}",
+                   "extract": {"id": {"header": "Location", "pattern": r"/o/(\w+)$"}}},
+        "read": {"path": "/o/{id}", "extract": {"data": {"json": "payload"}}},
+        "list": {"path": "/o", "extract": {"records": {"json": "orders"}}},
+        "list_id": "order_id", "list_data": "payload"}})
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(201, headers={"Location": "/o/ab12"})
+        return httpx.Response(200, json={"orders": [{"order_id": "ab12", "payload": {"n": 1}}]})
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        http = ReplicaHttp(client, "http://replica")
+        adapter = SpecAdapter(ops, "t.yaml")
+        assert adapter.perform("records", "create", http, {"data": {"n": 1}})[1]["id"] == "ab12"
+        assert adapter.perform("records", "list", http, {})[1] == {"records": {"ab12": {"n": 1}}}
