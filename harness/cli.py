@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -38,7 +39,8 @@ The run folder (--out) gets one history per scenario (JSON lines), verdicts.json
 junit.xml and report.html, with secrets redacted.
 
 exit status: 0 every verdict passed; 1 a violation or a failed scenario; 2 an
-error before any verdict (bad spec, no Docker engine, image build failed)."""
+error that kept the harness from judging (bad spec, a value the spec extracts
+missing from a response, no Docker engine, image build failed)."""
 
 CHECK_HELP = """\
 Validate each spec (unknown fields, missing fields, wrong types, placeholders an
@@ -67,13 +69,21 @@ class Progress:
     def __init__(self) -> None:
         self.done = 0
         self.total = 0
+        self.errors: list[str] = []  # harness errors (bad spec, backend): no verdict was reached
+
+    def pytest_exception_interact(self, node: object, call: object, report: object) -> None:
+        from harness.errors import HarnessError
+
+        excinfo = getattr(call, "excinfo", None)
+        if excinfo is not None and excinfo.errisinstance(HarnessError):
+            self.errors.append(f"{getattr(node, 'nodeid', '?')}: {excinfo.value}")
 
     def pytest_collection_finish(self, session: object) -> None:
         self.total = len(getattr(session, "items", []))
         console.print(f"{self.total} scenario(s) selected")
 
     def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
-        console.print(f"[dim][{self.done + 1}/{self.total}] running {nodeid.split('::', 1)[-1]}[/]")
+        console.print(f"[dim]\\[{self.done + 1}/{self.total}] running {escape(nodeid.split('::', 1)[-1])}[/]")
 
     def pytest_runtest_logreport(self, report: object) -> None:
         when, outcome = getattr(report, "when", ""), getattr(report, "outcome", "")
@@ -81,7 +91,7 @@ class Progress:
             self.done += 1
             style = {"passed": "green", "failed": "red"}.get(outcome, "yellow")
             name = getattr(report, "nodeid", "").split("::", 1)[-1]
-            console.print(f"[{self.done}/{self.total}] [{style}]{outcome}[/] {name} "
+            console.print(f"\\[{self.done}/{self.total}] [{style}]{outcome}[/] {escape(name)} "
                           f"({getattr(report, 'duration', 0.0):.1f}s)")
 
 
@@ -98,15 +108,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     pytest_args = [str(SCENARIOS), "-m", marker, "--target", str(args.target), "--replicas", str(args.replicas),
                    "--seed", str(args.seed), "--backend", args.backend, "--harness-out", str(out),
                    "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-q" if not args.verbose else "-v",
+                   # harness is imported before pytest starts, so pytest cannot rewrite its asserts: expected.
+                   "-W", "ignore::pytest.PytestAssertRewriteWarning",
                    *args.pytest_args]
     console.print(f"[bold]harness run[/]: suites {', '.join(suites)} on {spec.name} ({args.target}), "
                   f"{args.replicas} replicas, {args.backend} backend; results in {out}")
-    code = int(pytest.main(pytest_args, plugins=[Progress()]))
+    progress = Progress()
+    code = int(pytest.main(pytest_args, plugins=[progress]))
     verdicts = out / "verdicts.json"
     results = json.loads(verdicts.read_text()) if verdicts.exists() else []
     print_verdicts(results, Console(width=None if sys.stdout.isatty() else 160))
     if (out / "report.html").exists():
         console.print(f"HTML report: {out / 'report.html'}\nJUnit XML:   {out / 'junit.xml'}")
+    if progress.errors:
+        for error in progress.errors:
+            console.print(f"[bold red]error:[/] {error}")
+        return 2  # the harness could not judge: not the same as a violation
     return code
 
 

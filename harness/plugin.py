@@ -72,7 +72,17 @@ def _int_setting(config: pytest.Config, name: str, minimum: int) -> int:
     return value
 
 
+#: the bundled suites' markers, registered here so scenarios work from any project
+MARKERS = {
+    "restart": "scenarios of the restart suite",
+    "scale_out": "scenarios of the scale-out suite",
+    "dependency": "scenarios of the dependency suite",
+}
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    for marker, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {text}")
     target, where = _setting(config, "harness_target")
     spec = None
     if target:
