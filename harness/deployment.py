@@ -96,6 +96,14 @@ class Deployment(ABC):
         """``restart``, ``stop`` or ``start`` a dependency, waiting for readiness when it comes up."""
 
     @abstractmethod
+    def _network_action(self, name: str, connected: bool) -> None:
+        """Cut (``connected=False``) or restore the network between a dependency and the replicas.
+
+        The dependency keeps running; only the replicas lose it. Restoring waits until
+        the dependency answers its readiness probe again.
+        """
+
+    @abstractmethod
     def close(self) -> None:
         """Remove everything this deployment created. Idempotent; never raises for leftovers."""
 
@@ -205,6 +213,16 @@ class Deployment(ABC):
     @recorded("start-dependency")
     def start_dependency(self, name: str) -> None:
         self._dependency_action(name, "start")
+
+    @recorded("network-cut")
+    def cut_network(self, dependency: str) -> None:
+        """Disconnect a running dependency from the replicas: their connections hang or fail."""
+        self._network_action(dependency, False)
+
+    @recorded("network-heal")
+    def heal_network(self, dependency: str) -> None:
+        """Reconnect the dependency under its usual name and wait until it answers again."""
+        self._network_action(dependency, True)
 
     # ---- naming and lifecycle ----------------------------------------------------
     @staticmethod

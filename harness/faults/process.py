@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from harness.deployment import Deployment
@@ -38,13 +39,15 @@ class GracefulRestart:
 
 @dataclass(frozen=True)
 class Pause:
-    """SIGSTOP-like freeze of every process in the replica; requests hang meanwhile."""
+    """Freeze every process in the replica (cgroup freezer) for ``seconds``; requests hang meanwhile."""
 
     replica: int = 0
+    seconds: float = 1.0
     name: str = "pause"
 
     def apply(self, deployment: Deployment) -> None:
         deployment.pause(pick(deployment, self.replica))
+        time.sleep(self.seconds)
 
     def heal(self, deployment: Deployment) -> None:
         deployment.resume(pick(deployment, self.replica))

@@ -14,45 +14,20 @@ user would, and the verdicts it wrote are read back:
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from harness.history import History, Outcome
+from tests.integration.suite_runs import ROOT, SuiteRun, run_suites
 
-ROOT = Path(__file__).resolve().parents[2]
 SHOP = ROOT / "targets" / "shop"
 pytestmark = pytest.mark.docker
 
-SELECTED = ("scenarios/test_restart.py::test_state_survives[crash]", "scenarios/test_scale_out.py")
+SELECTED = ("-k", "test_state_survives and crash or scale_out")
 SCENARIOS = {"state survives crash", "state after scale-out 1 -> 3", "state after scale-in 3 -> 1",
              "logout on one replica, honoured by all"}
-
-
-@dataclass
-class ShopRun:
-    """One pytest session of the selected scenarios against one configuration of the shop."""
-
-    config: str
-    code: int
-    verdicts: list[dict[str, Any]]
-    output: str
-    seconds: float
-
-    def scenario(self, name: str) -> dict[str, Any]:
-        found = [v for v in self.verdicts if v["scenario"] == name]
-        assert found, f"{self.config}: no verdict for scenario {name!r}\n{self.tail()}"
-        return found[0]
-
-    def tail(self, chars: int = 3000) -> str:
-        return f"(exit {self.code}, {self.seconds:.0f}s) ...{self.output[-chars:]}"
 
 
 class ShopRuns:
@@ -60,30 +35,20 @@ class ShopRuns:
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        self.runs: dict[str, ShopRun] = {}
+        self.runs: dict[str, SuiteRun] = {}
 
-    def __getitem__(self, config: str) -> ShopRun:
+    def __getitem__(self, config: str) -> SuiteRun:
         if config not in self.runs:
-            self.runs[config] = self._run(config)
+            # The subprocess's harness_images fixture builds harness-shop:latest from the spec's app.build.
+            run = run_suites(SHOP / f"{config}.yaml", self.out / config, *SELECTED)
+            print(f"\nshop-{config}: exit {run.code} in {run.seconds:.0f}s, "
+                  + ", ".join(f"{v['scenario']}: {v['validity']} ({len(v['violations'])})" for v in run.verdicts))
+            self.runs[config] = run
         return self.runs[config]
-
-    def _run(self, config: str) -> ShopRun:
-        out = self.out / config
-        cmd = [sys.executable, "-m", "pytest", *(str(ROOT / s) for s in SELECTED),
-               "--target", str(SHOP / f"{config}.yaml"), "--harness-out", str(out),
-               "-p", "no:cacheprovider", "-q", "--rootdir", str(ROOT)]
-        start = time.monotonic()
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env={**os.environ})
-        seconds = time.monotonic() - start
-        verdicts = json.loads((out / "verdicts.json").read_text()) if (out / "verdicts.json").exists() else []
-        print(f"\nshop-{config}: exit {proc.returncode} in {seconds:.0f}s, "
-              + ", ".join(f"{v['scenario']}: {v['validity']} ({len(v['violations'])})" for v in verdicts))
-        return ShopRun(config, proc.returncode, verdicts, proc.stdout + proc.stderr, seconds)
 
 
 @pytest.fixture(scope="module")
 def runs(docker_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopRuns]:
-    # The subprocess's harness_images fixture builds harness-shop:latest from the spec's app.build.
     yield ShopRuns(tmp_path_factory.mktemp("shop"))
 
 
