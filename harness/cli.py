@@ -22,9 +22,11 @@ from rich.markup import escape
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 DEFAULT_TARGET = ROOT / "targets" / "refapp" / "durable.yaml"
-SUITES = {"restart": "restart", "scale-out": "scale_out", "dependency": "dependency"}
+SUITES = {"restart": "restart", "scale-out": "scale_out", "dependency": "dependency", "load": "load"}
+#: what runs without --suite: the load suite is asked for by name (it keeps the machine's CPUs busy)
+DEFAULT_SUITES = ["restart", "scale-out", "dependency"]
 
-BACKENDS = ["docker"]
+BACKENDS = ["auto", "docker", "local"]
 
 console = Console(stderr=True)
 
@@ -33,7 +35,10 @@ Deploy the target once per scenario, write every state kind it has, apply the
 scenario's fault while writing on, heal, read everything back on every replica,
 and judge the history. Suites: restart (crash, graceful restart, redeploy, rolling
 restart, pause), scale-out (1 -> 3 -> 1 replicas, logout honoured everywhere),
-dependency (Postgres/Redis restart, outage, network cut).
+dependency (Postgres/Redis restart, outage, network cut); and, only when named,
+load (locust across 3 replicas, --users users for --duration seconds, also through
+a crash and a restart: the rate limit per window summed over replicas, with every
+response recorded; locust's HTML and CSV reports land in the run folder).
 
 The run folder (--out) gets one history per scenario (JSON lines), verdicts.json,
 junit.xml and report.html, with secrets redacted.
@@ -95,6 +100,12 @@ class Progress:
                           f"({getattr(report, 'duration', 0.0):.1f}s)")
 
 
+def _replicas_text(given: int | None, suites: list[str]) -> str:
+    if given is not None:
+        return str(given)
+    return "3" if suites == ["load"] else "2 (load suite: 3)" if "load" in suites else "2"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
@@ -103,16 +114,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.target)  # a bad spec fails here, before anything starts
     out = Path(args.out or ROOT / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
-    suites = args.suite or list(SUITES)
+    suites = args.suite or DEFAULT_SUITES
     marker = " or ".join(SUITES[s] for s in suites)
-    pytest_args = [str(SCENARIOS), "-m", marker, "--target", str(args.target), "--replicas", str(args.replicas),
+    # --replicas only when given: the load suite runs on 3 replicas unless told otherwise
+    replicas = ["--replicas", str(args.replicas)] if args.replicas is not None else []
+    load = [*(["--load-users", str(args.users)] if args.users is not None else []),
+            *(["--load-duration", str(args.duration)] if args.duration is not None else [])]
+    pytest_args = [str(SCENARIOS), "-m", marker, "--target", str(args.target), *replicas, *load,
                    "--seed", str(args.seed), "--backend", args.backend, "--harness-out", str(out),
                    "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-q" if not args.verbose else "-v",
                    # harness is imported before pytest starts, so pytest cannot rewrite its asserts: expected.
                    "-W", "ignore::pytest.PytestAssertRewriteWarning",
                    *args.pytest_args]
     console.print(f"[bold]harness run[/]: suites {', '.join(suites)} on {spec.name} ({args.target}), "
-                  f"{args.replicas} replicas, {args.backend} backend; results in {out}")
+                  f"{_replicas_text(args.replicas, suites)} replicas, {args.backend} backend; results in {out}")
     progress = Progress()
     code = int(pytest.main(pytest_args, plugins=[progress]))
     verdicts = out / "verdicts.json"
@@ -153,10 +168,16 @@ def cmd_images(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from harness.backends import local
     from harness.backends.docker import docker_client
     from harness.cleanup import sweep
+    from harness.errors import EngineUnavailable
 
-    swept = sweep(docker_client())
+    swept = local.sweep()
+    try:
+        swept += sweep(docker_client())
+    except EngineUnavailable:
+        console.print("[dim]no Docker engine: only local runs were swept[/]")
     console.print(f"removed {len(swept)} leftover run(s): {', '.join(swept)}" if swept else "nothing left behind")
     return 0
 
@@ -200,11 +221,15 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run scenario suites against a target and print the verdicts",
                          description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--target", type=Path, default=DEFAULT_TARGET, help="target spec (default: %(default)s)")
-    run.add_argument("--backend", choices=BACKENDS, default="docker",
-                     help="where the deployment runs (default: %(default)s)")
-    run.add_argument("--suite", action="append", choices=list(SUITES), help="suite to run (repeatable; default: all)")
-    run.add_argument("--replicas", type=int, default=2, help="replicas per scenario (default: %(default)s)")
+    run.add_argument("--backend", choices=BACKENDS, default="auto",
+                     help="where deployments run: docker, local processes, or auto: docker when an engine "
+                          "answers, else local (default: %(default)s)")
+    run.add_argument("--suite", action="append", choices=list(SUITES), help="suite to run (repeatable; default: all but load)")
+    run.add_argument("--replicas", type=int, default=None,
+                     help="replicas per scenario (default: 2; 3 for the load suite)")
     run.add_argument("--seed", type=int, default=0, help="workload seed (default: %(default)s)")
+    run.add_argument("--users", type=int, help="load suite: concurrent locust users (default: 30)")
+    run.add_argument("--duration", type=int, metavar="S", help="load suite: seconds of load per scenario (default: 20)")
     run.add_argument("--out", type=Path, help="folder for histories and verdicts (default: runs/<time>)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per scenario")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
@@ -224,7 +249,8 @@ def parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="remove containers and networks left by dead harness runs",
                            description="Remove every container and network labelled by a harness process that no "
-                                       "longer runs on this host. Objects without the harness's labels, and those of "
+                                       "longer runs on this host, and the processes and folders of local-backend "
+                                       "runs whose harness died. Objects without the harness's labels, and those of "
                                        "live runs, are never touched.")
     sweep.set_defaults(func=cmd_sweep)
 

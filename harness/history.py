@@ -127,14 +127,15 @@ class History:
     @classmethod
     def from_jsonl(cls, path: Path) -> "History":
         events: list[Event] = []
-        for line in path.read_text().splitlines():
-            if not line.strip():
-                continue
-            raw = json.loads(line)
-            kind = raw.pop("type")
-            if kind == "op":
-                raw["outcome"] = Outcome(raw["outcome"])
-                events.append(Operation(**raw))
-            else:
-                events.append(FaultEvent(**raw))
+        with path.open() as lines:  # streamed: a load run's history is large
+            for line in lines:
+                if not line.strip():
+                    continue
+                raw = json.loads(line)
+                kind = raw.pop("type")
+                if kind == "op":
+                    raw["outcome"] = Outcome(raw["outcome"])
+                    events.append(Operation(**raw))
+                else:
+                    events.append(FaultEvent(**raw))
         return cls(events)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import SpecError
+from harness.backends import Deployer
 from harness.run import Result, Scenario, execute, save
 from harness.spec import TargetSpec, load_spec
 
@@ -27,10 +28,13 @@ OPTIONS = (
     ("--replicas", "harness_replicas", "app replicas a scenario starts with, unless it sets its own", "2"),
     ("--harness-out", "harness_out", "folder for histories and verdicts (verdicts.json)", None),
     ("--seed", "harness_seed", "seed of the workloads; printed with every failure to replay it", "0"),
-    ("--backend", "harness_backend", "where deployments run: docker", "docker"),
+    ("--backend", "harness_backend", "where deployments run: auto (docker when an engine answers, else local "
+     "processes), docker or local", "auto"),
+    ("--load-users", "harness_load_users", "locust users of each load scenario (suite load)", "30"),
+    ("--load-duration", "harness_load_duration", "seconds of load in each load scenario (suite load)", "20"),
 )
 
-BACKENDS = ("docker",)
+BACKENDS = ("auto", "docker", "local")
 
 
 @dataclass
@@ -40,6 +44,9 @@ class SessionState:
     seed: int
     out: Path | None
     results: list[dict] = field(default_factory=list)
+    backend: str = "auto"
+    load_users: int = 30
+    load_duration: int = 20
 
 
 state_key = pytest.StashKey[SessionState]()
@@ -77,6 +84,7 @@ MARKERS = {
     "restart": "scenarios of the restart suite",
     "scale_out": "scenarios of the scale-out suite",
     "dependency": "scenarios of the dependency suite",
+    "load": "scenarios of the load suite (locust across replicas, rate limits under load)",
 }
 
 
@@ -102,6 +110,9 @@ def pytest_configure(config: pytest.Config) -> None:
         replicas=_int_setting(config, "harness_replicas", 1),
         seed=_int_setting(config, "harness_seed", 0),
         out=Path(out).resolve() if out else None,
+        backend=backend,
+        load_users=_int_setting(config, "harness_load_users", 1),
+        load_duration=_int_setting(config, "harness_load_duration", 1),
     )
 
 
@@ -115,28 +126,49 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 class Harness:
     """What a scenario test gets: run a scenario on a fresh deployment, assert its verdict."""
 
-    def __init__(self, state: SessionState, node: pytest.Item) -> None:
+    def __init__(self, state: SessionState, node: pytest.Item, backend: "Backend") -> None:
         if state.spec is None:
             raise pytest.UsageError("no target spec: pass --target PATH or set harness_target in the ini file")
         self.spec = state.spec
         self.seed = state.seed
         self.replicas = state.replicas
+        self.load_users = state.load_users
+        self.load_duration = state.load_duration
+        self.out = state.out
+        self.backend = backend.name
+        self.deployer = backend.deployer
+        self.slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", node.nodeid)
         self._state = state
         self._node = node
 
     def run(self, scenario: Scenario) -> Result:
-        result = execute(self.spec, scenario, self.replicas)
-        record = {"nodeid": self._node.nodeid, "seed": self.seed, **result.to_dict()}
+        return self.record(execute(self.spec, scenario, self.replicas, deployer=self.deployer))
+
+    def record(self, result: Result, **extra: object) -> Result:
+        """Save a result driven some other way (e.g. the load suite's locust run) like any scenario's.
+
+        ``extra`` goes into its entry of verdicts.json (the load suite puts its figures there).
+        """
+        record = {"nodeid": self._node.nodeid, "seed": self.seed, **result.to_dict(), **extra}
         if self._state.out is not None:
-            slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self._node.nodeid)
-            record["history"] = str(save(result, self._state.out, slug))
+            record["history"] = str(save(result, self._state.out, self.slug))
         self._state.results.append(record)
         return result
 
     def require_dependency(self, name: str) -> None:
-        """Skip a scenario that faults a dependency this target does not have."""
+        """Skip a scenario that faults a dependency this target does not have (or this backend cannot run)."""
         if not self.spec.has_dependency(name):
             pytest.skip(f"{self.spec.name} has no {name} dependency")
+        if self.backend == "local":
+            from harness.backends.local import can_fault_dependency
+
+            if not can_fault_dependency(name):
+                pytest.skip(f"local backend: no {name} server installed here (an embedded file stands in)")
+
+    def require_network_cut(self) -> None:
+        """Network cuts need container networks: skipped on the local backend."""
+        if self.backend == "local":
+            pytest.skip("local backend: a network cut needs the docker backend")
 
     def assert_pass(self, result: Result) -> None:
         if not result.verdict.ok:
@@ -149,11 +181,31 @@ class Harness:
             pytest.fail(redactor.text(text), pytrace=False)
 
 
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    deployer: Deployer
+    reason: str
+
+
 @pytest.fixture(scope="session")
-def harness_images(pytestconfig: pytest.Config) -> None:
+def harness_backend(pytestconfig: pytest.Config) -> Backend:
+    """The backend of this session, chosen once (``auto`` pings Docker) and said out loud."""
+    from harness.backends import choose_backend
+
+    state = pytestconfig.stash[state_key]
+    deployer, reason = choose_backend(state.backend)
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"harness backend: {reason}")
+    return Backend(reason.split(":", 1)[0], deployer, reason)
+
+
+@pytest.fixture(scope="session")
+def harness_images(pytestconfig: pytest.Config, harness_backend: Backend) -> None:
     """Build the offline images this target needs (a no-op when they are up to date)."""
     state = pytestconfig.stash[state_key]
-    if state.spec is None:
+    if state.spec is None or harness_backend.name != "docker":
         return
     from harness.backends.docker import docker_client
     from harness.images import recipes_for, build_images
@@ -169,8 +221,8 @@ def harness_images(pytestconfig: pytest.Config) -> None:
 
 
 @pytest.fixture
-def harness(request: pytest.FixtureRequest, harness_images: None) -> Harness:
-    return Harness(request.config.stash[state_key], request.node)
+def harness(request: pytest.FixtureRequest, harness_images: None, harness_backend: Backend) -> Harness:
+    return Harness(request.config.stash[state_key], request.node, harness_backend)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

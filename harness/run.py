@@ -10,8 +10,9 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
+from harness.backends import Deployer, docker_deployer
 from harness.checkers.base import Checker, Verdict, judge
 from harness.client import Client
 from harness.deployment import Deployment
@@ -20,7 +21,6 @@ from harness.history import History
 from harness.spec import TargetSpec
 from harness.workloads.base import Workload
 
-Deployer = Callable[[TargetSpec, int, History], Deployment]
 
 
 @dataclass
@@ -101,12 +101,6 @@ def drive(deployment: Deployment, scenario: Scenario) -> Verdict:
                 writer.finish()
         scenario.workload.final_read(client, list(deployment.replicas))
     return judge(deployment.history, scenario.checkers, spec.exempt)
-
-
-def docker_deployer(spec: TargetSpec, replicas: int, history: History) -> Deployment:
-    from harness.backends.docker import DockerDeployment
-
-    return DockerDeployment(spec, replicas=replicas, history=history).up()
 
 
 def execute(spec: TargetSpec, scenario: Scenario, replicas: int, deployer: Deployer = docker_deployer) -> Result:

@@ -7,7 +7,7 @@ Strings in ``app.env`` may name dependency addresses with placeholders such as
 The ``operations`` section (``harness.operations``) says which HTTP request performs
 each abstract operation; ``adapter`` names a Python adapter instead, for flows YAML
 cannot express. ``policy`` overrides which faults a state kind need not survive.
-Relative paths (``extends``, ``app.build.context``, ``adapter``) are relative to
+Relative paths (``extends``, ``app.build.context``, ``app.process.cwd``, ``adapter``) are relative to
 the file that names them.
 """
 
@@ -47,6 +47,22 @@ class BuildSpec(_Strict):
     requirements: str | None = Field(None, description="requirements.txt for the wheelhouse, relative to the context")
 
 
+class ProcessSpec(_Strict):
+    """Run the app as a local process (the local backend) instead of a container.
+
+    Each replica runs the command in its own fresh working directory (``{work_dir}``;
+    a redeploy gives it a new one), in its own process group, listening on a free
+    port on 127.0.0.1 (``{port}``). ``app.env`` applies too, then this ``env`` on top.
+    """
+
+    command: list[str] = Field(min_length=1, description="command line; placeholders {port}, {app_dir}, "
+                               "{work_dir}, {replica}; a first word 'python' is the harness's own interpreter")
+    cwd: str = Field(".", description="the app's folder, relative to the spec file ({app_dir}); a relative "
+                     "program path in the command is taken from it")
+    env: dict[str, str] = Field(default_factory=dict, description="environment added to app.env; placeholders "
+                                "as in the command, and the dependency addresses")
+
+
 class AppSpec(_Strict):
     """The app: how to get its image and run one replica of it."""
 
@@ -60,6 +76,8 @@ class AppSpec(_Strict):
                                 "{postgres.database}, {redis.url}, {redis.host}, {redis.port}")
     ready_timeout: float = Field(30.0, gt=0, description="seconds to wait for readiness")
     stop_timeout: int = Field(10, ge=0, description="seconds between SIGTERM and SIGKILL on a graceful stop")
+    process: ProcessSpec | None = Field(None, description="how to run the app as a local process "
+                                        "(the local backend, for machines without Docker)")
 
 
 class PostgresSpec(_Strict):
@@ -185,6 +203,13 @@ def _anchor(raw: dict[str, Any], path: Path) -> None:
     build = (raw.get("app") or {}).get("build") if isinstance(raw.get("app"), dict) else None
     if isinstance(build, dict) and isinstance(build.get("context"), str):
         build["context"] = str((path.parent / build["context"]).resolve())
+    process = (raw.get("app") or {}).get("process") if isinstance(raw.get("app"), dict) else None
+    if isinstance(process, dict):
+        # The app's folder defaults to that of the file giving the command.
+        if isinstance(process.get("cwd"), str):
+            process["cwd"] = str((path.parent / process["cwd"]).resolve())
+        elif "command" in process and "cwd" not in process:
+            process["cwd"] = str(path.parent.resolve())
     compose = raw.get("compose")
     if isinstance(compose, dict) and isinstance(compose.get("file"), str):
         compose["file"] = str((path.parent / compose["file"]).resolve())

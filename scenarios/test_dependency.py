@@ -25,6 +25,8 @@ pytestmark = pytest.mark.dependency
 )
 def test_state_survives_dependency_fault(harness, fault) -> None:
     harness.require_dependency(fault.dependency)
+    if isinstance(fault, NetworkCut):
+        harness.require_network_cut()
     # The dependency is out of reach for a while: writes then must fail loudly, not be kept aside.
     unreachable = isinstance(fault, (DependencyOutage, NetworkCut))
     checkers = [*STATE_CHECKERS, check_fail_loud] if unreachable else STATE_CHECKERS

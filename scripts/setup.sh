@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Shared set-up of the two entry commands: a virtual environment with the harness
 # installed, a Docker engine, and the offline images. Idempotent and quick when done.
+# With HARNESS_DOCKER=optional (the main command), a machine where no Docker engine can
+# be had still runs: the harness then uses its local-process backend.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,5 +17,13 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q -e '.[dev]'
   touch "$stamp"
 fi
-scripts/docker-engine.sh ensure
-.venv/bin/harness images
+if [ "${HARNESS_DOCKER:-required}" = optional ]; then
+  if scripts/docker-engine.sh ensure; then
+    .venv/bin/harness images
+  else
+    echo "setup: no Docker engine; runs use the local-process backend" >&2
+  fi
+else
+  scripts/docker-engine.sh ensure
+  .venv/bin/harness images
+fi

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from harness.errors import HarnessError
 from harness.history import History
@@ -45,23 +45,35 @@ def _find_history(out: Path, record: dict[str, Any]) -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-def _read_lines(path: Path) -> list[Any]:
-    """Each line parsed as JSON where possible, kept as text where not (a truncated last line)."""
-    lines: list[Any] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            lines.append(json.loads(line))
-        except json.JSONDecodeError:
-            lines.append(line)
-    return lines
+def _events(path: Path) -> Iterator[Any]:
+    """Each line parsed as JSON where possible, kept as text where not (a truncated last line).
+
+    Streamed: a load run's history has hundreds of thousands of lines, and the report
+    step must not hold them all (nor all histories) at once.
+    """
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                yield line.rstrip("\n")
 
 
-def _redact_lines(path: Path, lines: list[Any], redactor: Redactor) -> None:
-    text = "".join((json.dumps(redactor.value(x), default=str) if not isinstance(x, str) else redactor.text(x)) + "\n"
-                   for x in lines)
-    _write_atomically(path, text)
+def _redact_lines(path: Path, redactor: Redactor) -> tuple[float, float] | None:
+    """Rewrite a history redacted, line by line; returns its first start and last end."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    first, last = float("inf"), float("-inf")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for x in _events(path):
+            if isinstance(x, dict):
+                first, last = min(first, x.get("start", first)), max(last, x.get("end", last))
+                fh.write(json.dumps(redactor.value(x), default=str) + "\n")
+            else:
+                fh.write(redactor.text(x) + "\n")
+    os.replace(tmp, path)
+    return (first, last) if first <= last else None
 
 
 def _redact_json(path: Path, redactor: Redactor) -> None:
@@ -71,11 +83,6 @@ def _redact_json(path: Path, redactor: Redactor) -> None:
         _write_atomically(path, redactor.text(path.read_text(encoding="utf-8")))
         return
     _write_atomically(path, json.dumps(redactor.value(data), indent=2, default=str))
-
-
-def _duration(history: History) -> float | None:
-    events = list(history)
-    return max(e.end for e in events) - min(e.start for e in events) if events else None
 
 
 def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Path]:
@@ -97,31 +104,36 @@ def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Pat
     # First learn every secret of every history, so a token of one scenario that shows up
     # in another one's messages is redacted there too; then rewrite.
     redactor = Redactor(extra_secrets)
-    found: list[tuple[Path, list[Any]] | None] = []
+    paths: list[Path | None] = []
     for record in records:
         redactor.collect(record)
         path = _find_history(out, record)
-        lines = _read_lines(path) if path is not None else None
-        for event in lines or ():
+        for event in _events(path) if path is not None else ():
             if isinstance(event, dict) and event.get("type") == "op":
                 redactor.collect(event.get("args"))
                 redactor.collect(event.get("value"))
-        found.append((path, lines) if path is not None and lines is not None else None)
-
-    histories: list[History | str] = []
-    for record, entry in zip(records, found):
-        if entry is None:
-            histories.append(f"history not found: {record.get('history') or 'this record names none'}")
+        paths.append(path)
+    durations: list[float | None] = []
+    for path in paths:
+        if path is None:
+            durations.append(None)
             continue
-        path, lines = entry
-        _redact_lines(path, lines, redactor)
+        span = _redact_lines(path, redactor)
+        durations.append(span[1] - span[0] if span else None)
         verdict = path.with_name(path.name.removesuffix(".history.jsonl") + ".verdict.json")
         if verdict.is_file():
             _redact_json(verdict, redactor)
-        try:
-            histories.append(History.from_jsonl(path))
-        except (ValueError, TypeError, KeyError) as exc:
-            histories.append(f"history unreadable: {path.name}: {exc}")
+
+    def histories() -> Iterator[History | str]:
+        """One history at a time, as the HTML report renders them."""
+        for record, path in zip(records, paths):
+            if path is None:
+                yield f"history not found: {record.get('history') or 'this record names none'}"
+                continue
+            try:
+                yield History.from_jsonl(path)
+            except (ValueError, TypeError, KeyError) as exc:
+                yield f"history unreadable: {path.name}: {exc}"
 
     records = [redactor.value(r) for r in records]
     _write_atomically(verdicts, json.dumps(records, indent=2, default=str))
@@ -131,7 +143,6 @@ def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Pat
     if redactor.too_short:
         notices.append(f"{redactor.too_short} secret(s) shorter than {redactor.min_length} characters were replaced "
                        "only where they stood under a secret-named key, not inside other text.")
-    durations = [_duration(h) if isinstance(h, History) else None for h in histories]
     junit = write_junit(records, out / JUNIT, suite=f"harness {out.name}", durations=durations)
-    html = write_html(out / HTML, records, histories, title=f"harness report: {out.name}", notices=notices)
+    html = write_html(out / HTML, records, histories(), title=f"harness report: {out.name}", notices=notices)
     return {"verdicts": verdicts, "junit": junit, "html": html}

@@ -209,6 +209,122 @@ def timeline_svg(history: History, violations: Sequence[dict[str, Any]] = ()) ->
     return "".join(out)
 
 
+LOAD_PANEL_H = 110
+LOAD_COLOURS = {"allowed": "#2e7d32", "denied": "#78909c", "errors": "#e53935", "p50": "#1565c0", "p95": "#8e24aa"}
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))] if sorted_values else 0.0
+
+
+def load_plot_svg(history: History) -> str | None:
+    """Per second of a load scenario: allowed, denied and failed responses (log scale), and latency.
+
+    A rate limit allows a handful of hits per window among thousands of denials, so the
+    counts use a log scale, where both show. Latency is each response's end - start
+    (p50 and p95 per second). The x axis is the timeline's, fault windows shaded the same.
+    None when the history has no load operations.
+    """
+    ops = [op for op in history.operations() if op.phase == "load"]
+    if not ops:
+        return None
+    events = [*history.operations(), *history.faults()]
+    t0 = min(e.start for e in events)
+    scale = _Scale(t0, max(e.end for e in events))
+    seconds = int(scale.span) + 1
+    counts = {k: [0] * seconds for k in ("allowed", "denied", "errors")}
+    latencies: list[list[float]] = [[] for _ in range(seconds)]
+    for op in ops:
+        i = min(seconds - 1, int(op.start - t0))
+        kind = ("errors" if op.outcome.value != "ok"
+                else "allowed" if (op.value or {}).get("allowed") else "denied")
+        counts[kind][i] += 1
+        latencies[i].append((op.end - op.start) * 1000)
+    for values in latencies:
+        values.sort()
+    p50 = [_quantile(v, 0.5) for v in latencies]
+    p95 = [_quantile(v, 0.95) for v in latencies]
+    top1, top2 = 26, 26 + LOAD_PANEL_H + 30
+    height = top2 + LOAD_PANEL_H + AXIS_H
+    peak = max(max(c) for c in counts.values()) or 1
+    decades = max(1, int(log10(peak)) + 1)
+    slowest = max(p95) or 1.0
+    lat_step = _nice_step(slowest, 4)
+    lat_top = lat_step * (int(slowest / lat_step) + 1)
+
+    zero_row = 14  # px under the "1" line where the zeros go: a log scale has no 0
+
+    def y_count(n: int) -> float:
+        bottom = top1 + LOAD_PANEL_H
+        return bottom if n <= 0 else bottom - zero_row - log10(n) / decades * (LOAD_PANEL_H - zero_row)
+
+    def y_ms(ms: float) -> float:
+        return top2 + LOAD_PANEL_H - ms / lat_top * LOAD_PANEL_H
+
+    def x_mid(i: int) -> float:  # the middle of second i; the last, partial one ends at the axis' end
+        return scale.x(min(t0 + i + 0.5, t0 + scale.span))
+
+    out = [f'<svg class="timeline loadplot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+           f'width="{WIDTH}" height="{height}" role="img" font-family="system-ui,sans-serif" font-size="12">',
+           f'<title>load: {len(ops)} responses over {seconds} s</title>',
+           f'<text x="{LEFT}" y="16" font-weight="600">responses per second (log scale)</text>',
+           f'<text x="{LEFT}" y="{top2 - 10}" font-weight="600">latency per second, ms (p50, p95)</text>']
+    for f in history.faults():
+        x0, x1 = scale.x(f.start), max(scale.x(f.end), scale.x(f.start) + MIN_MARK)
+        for top in (top1, top2):
+            out.append(f'<rect x="{x0:.1f}" y="{top}" width="{x1 - x0:.1f}" height="{LOAD_PANEL_H}" '
+                       f'fill="{FAULT_BAND}" opacity="0.6"><title>{_e(f.fault)} {_e(f.target)}</title></rect>')
+    for n in [0, *(10 ** d for d in range(decades + 1))]:
+        y = y_count(n)
+        out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#eeeeee"/>'
+                   f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#616161">{n:g}</text>')
+    tick = 0.0
+    while tick <= lat_top + 1e-9:
+        y = y_ms(tick)
+        out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#eeeeee"/>'
+                   f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#616161">{tick:g}</text>')
+        tick = round(tick + lat_step, 9)
+    for name, values in counts.items():
+        points = " ".join(f"{x_mid(i):.1f},{y_count(n):.1f}" for i, n in enumerate(values))
+        out.append(f'<polyline class="{name}" points="{points}" fill="none" stroke="{LOAD_COLOURS[name]}" '
+                   f'stroke-width="1.6"/>')
+    for name, values in (("p50", p50), ("p95", p95)):
+        points = " ".join(f"{x_mid(i):.1f},{y_ms(v):.1f}" for i, v in enumerate(values) if latencies[i])
+        out.append(f'<polyline class="{name}" points="{points}" fill="none" stroke="{LOAD_COLOURS[name]}" '
+                   f'stroke-width="1.6"/>')
+    width = (WIDTH - LEFT - RIGHT) / max(scale.span, 1e-3)
+    for i in range(seconds):  # one hover target per second, over both panels
+        tip = (f"+{i}s to +{i + 1}s: {counts['allowed'][i]} allowed, {counts['denied'][i]} denied, "
+               f"{counts['errors'][i]} without a definite answer; latency p50 {p50[i]:.1f} ms, p95 {p95[i]:.1f} ms")
+        out.append(f'<rect x="{scale.x(t0 + i):.1f}" y="{top1}" width="{width:.1f}" height="{height - top1 - AXIS_H}" '
+                   f'fill="transparent"><title>{_e(tip)}</title></rect>')
+    step = _nice_step(scale.span)
+    tick = 0.0
+    bottom = top2 + LOAD_PANEL_H
+    while tick <= scale.span + 1e-9:
+        x = scale.x(t0 + tick)
+        out.append(f'<text x="{x:.1f}" y="{bottom + 17}" text-anchor="middle" fill="#616161">{tick:g}s</text>')
+        tick = round(tick + step, 9)
+    legend_items = [("allowed", "allowed"), ("denied", "denied (limited)"), ("errors", "no definite answer"),
+                    ("p50", "latency p50"), ("p95", "latency p95")]
+    x = WIDTH - RIGHT - 560
+    for name, text in legend_items:
+        out.append(f'<line x1="{x}" y1="12" x2="{x + 18}" y2="12" stroke="{LOAD_COLOURS[name]}" stroke-width="3"/>'
+                   f'<text x="{x + 22}" y="16" fill="#424242">{_e(text)}</text>')
+        x += 28 + 6.4 * len(text)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _load_figures(load: dict[str, Any]) -> str:
+    locust = load.get("locust") or {}
+    link = (f' · <a href="{_e(load["report"])}">locust report</a>' if load.get("report") else "")
+    return (f'<div class="meta">load: {_e(load.get("users", "?"))} users, {_e(load.get("processes", "?"))} '
+            f'processes, {_e(load.get("duration", "?"))} s · {_e(load.get("responses", "?"))} responses recorded '
+            f'({_e(load.get("rate", "?"))}/s), locust counted {_e(locust.get("requests", "?"))}'
+            f'{" · faults: " + _e(", ".join(load["faults"])) if load.get("faults") else ""}{link}</div>')
+
+
 def _violation_marks(ops: list[Operation], violations: Sequence[dict[str, Any]], scale: _Scale,
                      lane_y: dict[str, float], t0: float) -> list[str]:
     """A diamond on every operation a violation names, a dashed link from write to read."""
@@ -289,8 +405,13 @@ def _section(i: int, record: dict[str, Any], history: History | str | None) -> s
              f' · checkers {_e(record.get("checker", "?"))}</div>',
              f'<div class="meta">{_e(replay_hint(record))}</div>']
     # the picture first: where the faults were and which operations went wrong; the details below it
+    if isinstance(record.get("load"), dict):
+        parts.append(_load_figures(record["load"]))
     if isinstance(history, History) and len(history):
         parts.append(timeline_svg(history, vs))
+        plot = load_plot_svg(history)
+        if plot is not None:
+            parts.append(plot)
     elif isinstance(history, History):
         parts.append('<p class="missing">no event recorded in this history</p>')
     else:
@@ -311,7 +432,7 @@ def _section(i: int, record: dict[str, Any], history: History | str | None) -> s
     return "".join(parts) + "</section>"
 
 
-def render_html(records: Sequence[dict[str, Any]], histories: Sequence[History | str | None], *,
+def render_html(records: Sequence[dict[str, Any]], histories: Iterable[History | str | None], *,
                 title: str = "harness report", notices: Iterable[str] = (), redactor: Redactor | None = None) -> str:
     """The whole report. ``histories[i]`` belongs to ``records[i]``: a History, or why there is none.
 
@@ -334,7 +455,7 @@ def render_html(records: Sequence[dict[str, Any]], histories: Sequence[History |
             f"{notes}{_table(records)}{legend()}{sections}</body></html>\n")
 
 
-def write_html(path: Path, records: Sequence[dict[str, Any]], histories: Sequence[History | str | None],
+def write_html(path: Path, records: Sequence[dict[str, Any]], histories: Iterable[History | str | None],
                **kwargs: Any) -> Path:
     """Write ``report.html``; keyword arguments as for ``render_html``."""
     path.write_text(render_html(records, histories, **kwargs), encoding="utf-8")

@@ -52,6 +52,11 @@ def spec_tree(spec: TargetSpec) -> Tree:
             f"(within {spec.app.ready_timeout:.0f}s)")
     if spec.app.command:
         app.add(f"command: {' '.join(spec.app.command)}")
+    process = getattr(spec.app, "process", None)
+    if process is not None:
+        app.add(f"local backend: runs `{' '.join(process.command)}` in {process.cwd}")
+    else:
+        app.add("[dim]local backend: not available (no app.process)[/]")
     env = app.add("environment")
     for key, value in spec.app.env.items():
         env.add(f"{key}={'‹masked›' if SECRET_NAME.search(key) else value}")

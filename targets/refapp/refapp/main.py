@@ -65,7 +65,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     except SchemaError as exc:
         print(str(exc), file=sys.stderr, flush=True)
         raise
-    log.info("refapp ready: replica=%s storage=%s", settings.replica_name, settings.storage)
+    log.info("refapp ready: replica=%s storage=%s stores=%s", settings.replica_name, settings.storage, backend.stores)
     yield
     await run_in_threadpool(backend.stop)
 
@@ -110,7 +110,8 @@ async def readyz() -> JSONResponse:
 
 @app.get("/stats")
 async def stats() -> dict[str, object]:
-    return {"replica": settings.replica_name, "storage": settings.storage, "requests": requests_served.value}
+    return {"replica": settings.replica_name, "storage": settings.storage, "stores": backend.stores,
+            "requests": requests_served.value}
 
 
 # --- sessions --------------------------------------------------------------

@@ -7,14 +7,15 @@ a mode's difference from durable reads off this file.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from refapp.config import Settings
-from refapp.schema import create_postgres_schema, create_sqlite_schema, create_with_retry
+from refapp.schema import create_postgres_schema, create_shared_sqlite_schema, create_sqlite_schema, create_with_retry
 from refapp.storage import memory, redis_client
-from refapp.storage.base import Backend
+from refapp.storage.base import Backend, Check, RateLimiter
 from refapp.storage.disk import DiskFileStore
 from refapp.storage.fallback import (
     FallbackCooldownStore,
@@ -27,17 +28,18 @@ from refapp.storage.fallback import (
 )
 from refapp.storage.no_expiry import ExpiryScheduler, TimerQuoteStore, TimerSessionStore
 from refapp.storage.postgres import PostgresEngine
-from refapp.storage.ratelimit import AtomicRedisLimiter, RacyRedisLimiter
+from refapp.storage.ratelimit import AtomicRedisLimiter, RacyRedisLimiter, SqlAtomicLimiter, SqlRacyLimiter
 from refapp.storage.redis_sessions import RedisSessionStore
 from refapp.storage.sql import (
     SqlCooldownStore,
     SqlCounterStore,
+    SqlEngine,
     SqlFileStore,
     SqlQuoteStore,
     SqlRecordStore,
     SqlSessionStore,
 )
-from refapp.storage.sqlite import SqliteEngine
+from refapp.storage.sqlite import SqliteEngine, sqlite_path
 from refapp.storage.stale_cache import CachedSessionStore
 from refapp.storage.write_behind import (
     Flusher,
@@ -51,21 +53,91 @@ from refapp.storage.write_behind import (
 )
 
 
-def durable(settings: Settings) -> Backend:
-    """Postgres for every kind, Redis (append-only in the deployment) for rate limits."""
+log = logging.getLogger("refapp.modes")
+
+
+@dataclass
+class Store:
+    """One engine behind some stores: what it is, its readiness probe, its start and stop hooks."""
+
+    engine: object
+    describe: str
+    checks: dict[str, Check]
+    on_start: list[Callable[[], None]] = field(default_factory=list)
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _shared_sqlite(path: str, settings: Settings, engines: dict[str, SqliteEngine]) -> tuple[SqliteEngine, bool]:
+    """One engine per file within one backend; True when it is new (its schema still to create)."""
+    path = os.path.abspath(path)
+    if path in engines:
+        return engines[path], False
+    # Several replicas write the one file: wait a little longer than for a server's lock.
+    engines[path] = SqliteEngine(path, max(settings.db_timeout, 5.0))
+    return engines[path], True
+
+
+def _sqlite_store(path: str, settings: Settings, engines: dict[str, SqliteEngine]) -> Store:
+    db, new = _shared_sqlite(path, settings, engines)
+    start = [lambda: create_with_retry(lambda: create_shared_sqlite_schema(db), "sqlite")] if new else []
+    return Store(db, f"shared SQLite file {os.path.abspath(path)} (WAL)", {"shared-sqlite": db.ping} if new else {}, start)
+
+
+def _database(settings: Settings, engines: dict[str, SqliteEngine]) -> Store:
+    """PostgreSQL, or the shared SQLite file for ``DATABASE_URL=sqlite:///path``."""
+    path = sqlite_path(settings.database_url)
+    if path is not None:
+        return _sqlite_store(path, settings, engines)
     pg = PostgresEngine(settings.database_url, settings.db_timeout, settings.db_pool_size)
+    return Store(pg, "postgres", {"postgres": pg.ping},
+                 [pg.open, lambda: create_with_retry(lambda: create_postgres_schema(pg), "postgres")], [pg.close])
+
+
+def _limiter(settings: Settings, engines: dict[str, SqliteEngine], racy: bool = False) -> tuple[RateLimiter, Store]:
+    """Rate limits in Redis, or in the shared SQLite file for ``REDIS_URL=sqlite:///path``."""
+    path = sqlite_path(settings.redis_url)
+    if path is not None:
+        store = _sqlite_store(path, settings, engines)
+        assert isinstance(store.engine, SqliteEngine)
+        sql_kind = SqlRacyLimiter if racy else SqlAtomicLimiter
+        return sql_kind(store.engine, settings.rate_limit, settings.rate_window), store
     rds = redis_client.connect(settings.redis_url, settings.db_timeout)
+    redis_kind = RacyRedisLimiter if racy else AtomicRedisLimiter
+    store = Store(rds, "redis", {"redis": lambda: redis_client.ping(rds)}, on_stop=[rds.close])
+    return redis_kind(rds, settings.rate_limit, settings.rate_window), store
+
+
+def _describe(db: Store, limits: Store) -> str:
+    if db.engine is limits.engine:
+        return f"{db.describe} for everything"
+    return f"{db.describe}, rate limits in {limits.describe}"
+
+
+def durable(settings: Settings, racy: bool = False) -> Backend:
+    """Postgres for every kind, Redis (append-only in the deployment) for rate limits.
+
+    With ``sqlite:///path`` URLs one SQLite file shared by every replica stands in
+    for either or both (a machine without the servers); it is just as durable.
+    """
+    engines: dict[str, SqliteEngine] = {}
+    db = _database(settings, engines)
+    limiter, limits = _limiter(settings, engines, racy)
+    sql: SqlEngine = db.engine  # type: ignore[assignment]
+    stores = _describe(db, limits)
+    if "SQLite" in stores:
+        log.warning("durable state in a %s: only replicas on this machine can share it", stores)
     return Backend(
-        sessions=SqlSessionStore(pg),
-        files=SqlFileStore(pg),
-        quotes=SqlQuoteStore(pg),
-        limiter=AtomicRedisLimiter(rds, settings.rate_limit, settings.rate_window),
-        cooldowns=SqlCooldownStore(pg),
-        records=SqlRecordStore(pg),
-        counters=SqlCounterStore(pg),
-        checks={"postgres": pg.ping, "redis": lambda: redis_client.ping(rds)},
-        on_start=[pg.open, lambda: create_with_retry(lambda: create_postgres_schema(pg), "postgres")],
-        on_stop=[pg.close, rds.close],
+        sessions=SqlSessionStore(sql),
+        files=SqlFileStore(sql),
+        quotes=SqlQuoteStore(sql),
+        limiter=limiter,
+        cooldowns=SqlCooldownStore(sql),
+        records=SqlRecordStore(sql),
+        counters=SqlCounterStore(sql),
+        checks={**db.checks, **limits.checks},
+        stores=stores,
+        on_start=[*db.on_start, *limits.on_start],
+        on_stop=[*db.on_stop, *limits.on_stop],
     )
 
 
@@ -94,6 +166,7 @@ def fallback(settings: Settings) -> Backend:
         cooldowns=FallbackCooldownStore(real.cooldowns, spare.cooldowns),
         records=FallbackRecordStore(real.records, spare.records),
         counters=FallbackCounterStore(real.counters, spare.counters),
+        stores=f"{real.stores}, falling back to process memory on errors",
     )
 
 
@@ -101,18 +174,19 @@ def local_disk(settings: Settings) -> Backend:
     """Files and a SQLite file under DATA_DIR (the container's own layer)."""
     files = DiskFileStore(os.path.join(settings.data_dir, "files"))
     db = SqliteEngine(os.path.join(settings.data_dir, "refapp.sqlite3"), settings.db_timeout)
-    rds = redis_client.connect(settings.redis_url, settings.db_timeout)
+    limiter, limits = _limiter(settings, {})
     return Backend(
         sessions=SqlSessionStore(db),
         files=files,
         quotes=SqlQuoteStore(db),
-        limiter=AtomicRedisLimiter(rds, settings.rate_limit, settings.rate_window),
+        limiter=limiter,
         cooldowns=SqlCooldownStore(db),
         records=SqlRecordStore(db),
         counters=SqlCounterStore(db),
-        checks={"sqlite": db.ping, "redis": lambda: redis_client.ping(rds)},
-        on_start=[files.prepare, lambda: create_sqlite_schema(db)],
-        on_stop=[rds.close],
+        checks={"sqlite": db.ping, **limits.checks},
+        stores=f"SQLite file and files under {settings.data_dir}, rate limits in {limits.describe}",
+        on_start=[files.prepare, lambda: create_sqlite_schema(db), *limits.on_start],
+        on_stop=limits.on_stop,
     )
 
 
@@ -132,6 +206,7 @@ def write_behind(settings: Settings) -> Backend:
         cooldowns=WriteBehindCooldownStore(base.cooldowns, buffer),
         records=WriteBehindRecordStore(base.records, buffer),
         counters=WriteBehindCounterStore(base.counters, buffer),
+        stores=f"{base.stores}, behind a write buffer flushed every {settings.flush_interval:g}s",
         on_start=[*base.on_start, flusher.start],
         # Flush before the pool closes: this is what makes SIGTERM safe.
         on_stop=[flusher.stop, *base.on_stop],
@@ -140,9 +215,7 @@ def write_behind(settings: Settings) -> Backend:
 
 def racy_limit(settings: Settings) -> Backend:
     """Durable, but the rate-limit counter is GET + SET instead of INCR."""
-    base = durable(settings)
-    assert isinstance(base.limiter, AtomicRedisLimiter)
-    return replace(base, limiter=RacyRedisLimiter(base.limiter.client, settings.rate_limit, settings.rate_window))
+    return durable(settings, racy=True)
 
 
 def stale_cache(settings: Settings) -> Backend:
@@ -154,8 +227,11 @@ def stale_cache(settings: Settings) -> Backend:
 def volatile_redis(settings: Settings) -> Backend:
     """Durable, but sessions live in Redis (run without persistence by the deployment)."""
     base = durable(settings)
-    assert isinstance(base.limiter, AtomicRedisLimiter)
-    return replace(base, sessions=RedisSessionStore(base.limiter.client))
+    if not isinstance(base.limiter, AtomicRedisLimiter):
+        log.warning("volatile-redis: no Redis (REDIS_URL is a SQLite file): sessions stay in the %s, "
+                    "so this mode behaves as durable here", base.stores)
+        return base
+    return replace(base, sessions=RedisSessionStore(base.limiter.client), stores=f"{base.stores}; sessions in redis")
 
 
 def no_expiry(settings: Settings) -> Backend:

@@ -48,6 +48,14 @@ SQLITE_DDL: tuple[str, ...] = (
 )
 
 
+SHARED_SQLITE_DDL: tuple[str, ...] = (
+    *SQLITE_DDL,
+    "CREATE TABLE IF NOT EXISTS files (id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, content BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rate_limits (name TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at REAL NOT NULL)",
+)
+"""The shared embedded database holds every kind, rate-limit windows included."""
+
+
 class SchemaError(RuntimeError):
     """The schema could not be created; the app must not start serving."""
 
@@ -65,6 +73,13 @@ def create_sqlite_schema(db: SqlEngine) -> None:
     """Create the local-disk tables (one process per file: no lock needed)."""
     with db.transaction() as cur:
         for statement in SQLITE_DDL:
+            cur.execute(statement)
+
+
+def create_shared_sqlite_schema(db: SqlEngine) -> None:
+    """Create every table of the shared file; IMMEDIATE transactions serialize the replicas."""
+    with db.transaction() as cur:
+        for statement in SHARED_SQLITE_DDL:
             cur.execute(statement)
 
 

@@ -92,6 +92,8 @@ class Backend:
     records: RecordStore
     counters: CounterStore
     checks: dict[str, Check] = field(default_factory=dict)
+    stores: str = "process memory"
+    """Where the state lives, for the startup log line and /stats."""
     on_start: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
 

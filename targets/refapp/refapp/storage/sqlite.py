@@ -1,9 +1,16 @@
-"""The SQLite engine of the local-disk mode: a file under DATA_DIR.
+"""The SQLite engine: the local-disk mode's file, or the shared embedded database.
 
-The file lives in the container's writable layer, so it is per replica and
-gone when the container is recreated: that is the bug this mode models. The
-engine itself is careful (WAL, synchronous=FULL, IMMEDIATE transactions), so
-a plain restart of the same container keeps everything.
+In the local-disk mode the file lives under DATA_DIR, in the container's writable
+layer, so it is per replica and gone when the container is recreated: that is the
+bug this mode models. The engine itself is careful (WAL, synchronous=FULL,
+IMMEDIATE transactions), so a plain restart of the same container keeps everything.
+
+``DATABASE_URL=sqlite:///path`` (and/or ``REDIS_URL=sqlite:///path``) makes the
+same engine the durable store of every replica: one file on a local disk, shared
+by processes on one machine (the harness's local backend where no PostgreSQL or
+Redis server is installed). WAL lets readers run beside the one writer, and every
+transaction takes the write lock up front, so each check-and-set stays atomic
+across processes.
 """
 
 from __future__ import annotations
@@ -40,6 +47,19 @@ class _Cursor:
         return self._cur.fetchall()
 
 
+SQLITE_URL = "sqlite:///"
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file named by ``sqlite:///relative`` or ``sqlite:////absolute``; None for other URLs."""
+    if not url.startswith(SQLITE_URL):
+        return None
+    path = url[len(SQLITE_URL):]
+    if not path:
+        raise ValueError(f"no file in {url!r}: expected sqlite:///path")
+    return path
+
+
 class SqliteEngine:
     """One connection per thread (sqlite3 objects are not shared across threads)."""
 
@@ -58,11 +78,13 @@ class SqliteEngine:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[_Cursor]:
+    def transaction(self, immediate: bool = True) -> Iterator[_Cursor]:
+        """A transaction; ``immediate=False`` only for reads that need no lock (a snapshot, in WAL)."""
         try:
             conn = self._connection()
             cur = conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")  # take the write lock up front: no upgrade deadlocks
+            # Take the write lock up front: no upgrade deadlocks, and check-and-set stays atomic.
+            cur.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"sqlite: {exc}") from exc
         try:
