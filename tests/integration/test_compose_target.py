@@ -17,7 +17,7 @@ from tests.integration.suite_runs import ROOT, run_suites
 
 pytestmark = pytest.mark.docker
 REFAPP = ROOT / "targets" / "refapp"
-SELECT = ("-k", "crash or scale_in or dependency-restart-postgres or network-cut-redis")
+SELECT = ("-m", "not load", "-k", "crash or scale_in or dependency-restart-postgres or network-cut-redis")
 
 
 def test_compose_target_passes_when_durable(images: None, tmp_path: Path) -> None:
@@ -33,7 +33,7 @@ def test_compose_target_passes_when_durable(images: None, tmp_path: Path) -> Non
 
 
 def test_compose_target_in_memory_mode_is_caught(images: None, tmp_path: Path) -> None:
-    run = run_suites(REFAPP / "compose-memory.yaml", tmp_path / "memory", "-k", "crash")
+    run = run_suites(REFAPP / "compose-memory.yaml", tmp_path / "memory", "-m", "restart", "-k", "crash")
     assert run.code == 1, run.tail()
     lost = run.violations("state survives crash", "sessions", "lost")
     assert any("crash of app-0" in v["message"] for v in lost), run.tail()
