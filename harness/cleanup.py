@@ -60,7 +60,7 @@ def remove_run(client: Any, run_id: str) -> int:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -84,7 +84,7 @@ def sweep(client: Any) -> list[str]:
     for run_id, run_labels in runs.items():
         if not run_id or run_labels.get(LABEL_HOST) != socket.gethostname():
             continue
-        if not _alive(int(run_labels.get(LABEL_PID, "0") or 0)):
+        if not pid_alive(int(run_labels.get(LABEL_PID, "0") or 0)):
             remove_run(client, run_id)
             swept.append(run_id)
     return swept

@@ -49,6 +49,7 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 from harness.backends.docker import render_env
+from harness.cleanup import pid_alive
 from harness.deployment import POLL_INTERVAL, Deployment
 from harness.errors import BackendError, DeploymentError, ReadinessTimeout, SpecError
 from harness.history import History
@@ -702,22 +703,12 @@ def _close_live() -> None:
             pass
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep() -> list[str]:
     """Kill the processes and remove the roots of local deployments whose harness process died."""
     swept = []
     for root in Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
         owner = root.name[len(ROOT_PREFIX):].split("-", 1)[0]
-        if not owner.isdigit() or _alive(int(owner)) or not root.is_dir():
+        if not owner.isdigit() or pid_alive(int(owner)) or not root.is_dir():
             continue
         _kill_under(root)
         shutil.rmtree(root, ignore_errors=True)
