@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from rich.markup import escape
 
@@ -27,6 +29,8 @@ SUITES = {"restart": "restart", "scale-out": "scale_out", "dependency": "depende
 DEFAULT_SUITES = ["restart", "scale-out", "dependency"]
 
 BACKENDS = ["auto", "docker", "local"]
+#: how a harness error (no verdict reached) shows in a failed test's report
+HARNESS_ERROR = re.compile(r"harness\.errors\.(\w+): ([^\n]+)")
 
 console = Console(stderr=True)
 
@@ -76,22 +80,27 @@ class Progress:
         self.total = 0
         self.errors: list[str] = []  # harness errors (bad spec, backend): no verdict was reached
 
-    def pytest_exception_interact(self, node: object, call: object, report: object) -> None:
-        from harness.errors import HarnessError
-
-        excinfo = getattr(call, "excinfo", None)
-        if excinfo is not None and excinfo.errisinstance(HarnessError):
-            self.errors.append(f"{getattr(node, 'nodeid', '?')}: {excinfo.value}")
-
     def pytest_collection_finish(self, session: object) -> None:
         self.total = len(getattr(session, "items", []))
-        console.print(f"{self.total} scenario(s) selected")
+        if self.total:
+            console.print(f"{self.total} scenario(s) selected")
+
+    @pytest.hookimpl(optionalhook=True)  # present only with pytest-xdist
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        if not self.total:
+            self.total = len(ids)
+            console.print(f"{self.total} scenario(s) selected, run by parallel workers")
 
     def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
         console.print(f"[dim]\\[{self.done + 1}/{self.total}] running {escape(nodeid.split('::', 1)[-1])}[/]")
 
     def pytest_runtest_logreport(self, report: object) -> None:
         when, outcome = getattr(report, "when", ""), getattr(report, "outcome", "")
+        if outcome == "failed":
+            # Found in the report's text, so it works under pytest-xdist too (the exception stays in the worker).
+            match = HARNESS_ERROR.search(str(getattr(report, "longrepr", "")))
+            if match:
+                self.errors.append(f"{getattr(report, 'nodeid', '?')}: {match.group(1)}: {match.group(2)}")
         if when == "call" or (when == "setup" and outcome != "passed"):
             self.done += 1
             style = {"passed": "green", "failed": "red"}.get(outcome, "yellow")
@@ -120,7 +129,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     replicas = ["--replicas", str(args.replicas)] if args.replicas is not None else []
     load = [*(["--load-users", str(args.users)] if args.users is not None else []),
             *(["--load-duration", str(args.duration)] if args.duration is not None else [])]
-    pytest_args = [str(SCENARIOS), "-m", marker, "--target", str(args.target), *replicas, *load,
+    parallel = ["-n", str(args.parallel)] if args.parallel > 1 else []
+    pytest_args = [str(SCENARIOS), "-m", marker, "--target", str(args.target), *replicas, *load, *parallel,
                    "--seed", str(args.seed), "--backend", args.backend, "--harness-out", str(out),
                    "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-q" if not args.verbose else "-v",
                    # harness is imported before pytest starts, so pytest cannot rewrite its asserts: expected.
@@ -230,6 +240,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="workload seed (default: %(default)s)")
     run.add_argument("--users", type=int, help="load suite: concurrent locust users (default: 30)")
     run.add_argument("--duration", type=int, metavar="S", help="load suite: seconds of load per scenario (default: 20)")
+    run.add_argument("--parallel", type=int, default=1, metavar="N",
+                     help="scenarios run at once, each on its own deployment (pytest-xdist workers; default 1)")
     run.add_argument("--out", type=Path, help="folder for histories and verdicts (default: runs/<time>)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per scenario")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")

@@ -226,11 +226,27 @@ def harness(request: pytest.FixtureRequest, harness_images: None, harness_backen
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write verdicts.json and the reports, once per run.
+
+    Under pytest-xdist every worker is its own session: each writes its own part
+    (``verdicts.<worker>.json``), and the controller, which finishes last, merges the
+    parts in test order and renders the reports.
+    """
     state = session.config.stash.get(state_key, None)
-    if state is None or state.out is None or hasattr(session.config, "workerinput"):
+    if state is None or state.out is None:
         return
     state.out.mkdir(parents=True, exist_ok=True)
-    (state.out / "verdicts.json").write_text(json.dumps(state.results, indent=2, default=str))
+    worker = getattr(session.config, "workerinput", None)
+    if worker is not None:
+        part = state.out / f"verdicts.{worker['workerid']}.json"
+        part.write_text(json.dumps(state.results, indent=2, default=str))
+        return
+    results = list(state.results)
+    for part in sorted(state.out.glob("verdicts.gw*.json")):
+        results += json.loads(part.read_text())
+        part.unlink()
+    results.sort(key=lambda r: str(r.get("nodeid", "")))
+    (state.out / "verdicts.json").write_text(json.dumps(results, indent=2, default=str))
     from harness.report.folder import write_reports
     from harness.report.redact import spec_secrets
 
