@@ -67,7 +67,12 @@ def test_unreachable_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     with pytest.raises(EngineUnavailable, match=r"no Docker engine answers at unix://.*no-engine\.sock"):
         docker_client()
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "sweep"], capture_output=True, text=True,
-                          env={**__import__("os").environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    env = {**__import__("os").environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    # A command that needs the engine fails with the reason and exit 2 ...
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "images"], capture_output=True, text=True, env=env)
     assert proc.returncode == 2
     assert "no Docker engine answers" in proc.stderr
+    # ... while sweep still cleans up local runs and says Docker was not reachable.
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "sweep"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0
+    assert "no Docker engine: only local runs were swept" in proc.stderr
