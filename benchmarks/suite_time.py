@@ -11,6 +11,7 @@ prints the wall time per suite and run, and the total number of violations (for
 from __future__ import annotations
 
 import argparse
+import statistics
 import json
 import subprocess
 import sys
@@ -87,7 +88,7 @@ def compare_parallel(args: argparse.Namespace) -> int:
                   f"  exit {code}")
         ratios.append(times[1] / times[args.parallel])
         print(f"run {run + 1}: speed-up {ratios[-1]:.2f}x")
-    print(f"speed-up with {args.parallel} workers: median {sorted(ratios)[len(ratios) // 2]:.2f}x "
+    print(f"speed-up with {args.parallel} workers: median {statistics.median(ratios):.2f}x "
           f"(target >= 1.5x); violations in all runs: {violations}")
     return 0
 
