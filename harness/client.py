@@ -53,21 +53,6 @@ def default_interpretation(response: httpx.Response) -> tuple[Outcome, Any]:
     return Outcome.UNKNOWN, None
 
 
-def refused_or_unknown(response: httpx.Response) -> tuple[Outcome, Any]:
-    """For a status an operation does not expect: 5xx may have applied, anything else was refused."""
-    return (Outcome.UNKNOWN, None) if response.status_code >= 500 else (Outcome.FAIL, None)
-
-
-def definite_read(found: dict[int, Callable[[httpx.Response], Any]]) -> Interpretation:
-    """A read whose listed statuses are definite answers (e.g. 200 found, 404 not found)."""
-
-    def interpret(response: httpx.Response) -> tuple[Outcome, Any]:
-        reader = found.get(response.status_code)
-        return (Outcome.OK, reader(response)) if reader else refused_or_unknown(response)
-
-    return interpret
-
-
 class Endpoints(Protocol):
     """Where replicas answer right now; re-read on every call, since ports change on restart."""
 
