@@ -5,7 +5,9 @@ their own: importing locust monkey-patches a process with gevent, which breaks
 pytest, subprocess and SSL users, so the harness never imports it. Each locust
 user sends the target's rate-limited request (``operations.rate_limit.hit``, rendered
 per client key by ``harness.load.plan``) to one of the running replicas (the users
-are spread evenly over them), round-robin over the client keys, as fast as it can.
+are spread evenly over them), round-robin over the client keys, as fast as it can,
+except that a request which might straddle a rate-limit window boundary is held
+until just past it (the plan's ``hold``), so every hit falls surely in one window.
 Every single response is written by a ``request`` event listener as one
 tab-separated line::
 
@@ -51,6 +53,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import socket
 import sys
@@ -82,6 +85,8 @@ MAX_REQUESTS = int(os.environ.get("HARNESS_LOAD_MAX_REQUESTS", "10000000"))
 DURATION = float(os.environ.get("HARNESS_LOAD_DURATION", "0"))
 
 RELOAD_EVERY = 0.2       # s: how often users look at the endpoints file (a stat)
+GUARD_MIN = 0.02         # s: a request this close to a window boundary is held even at zero latency
+GUARD_LATENCIES = 2.0    # ... and one that close, in multiples of the user's recent latency
 ERROR_PAUSE = 0.05       # s: a user's pause after a connection error, so a dead port is not hammered
 PLAN_MESSAGE = "harness_plan"
 PLAN_REQUEST = "harness_plan_request"
@@ -98,6 +103,8 @@ class Plan:
         self.requests = {k: (r["method"], r["path"], r["headers"] or None, r["body"])
                          for k, r in raw["requests"].items()}
         self.answers = frozenset(raw["accepted"]) | frozenset(raw["limited"])
+        self.window = float(raw.get("window") or 0.0)
+        self.hold = float(raw.get("hold") or 0.0) if self.window > 0 else 0.0
 
 
 def _local_plan() -> Plan | None:
@@ -355,6 +362,21 @@ class RateLimitUser(FastHttpUser):
         self.number = next(_user_numbers) + os.getpid()  # different starting points in each process
         self.sent = 0
         self.valid: frozenset[int] | None = None
+        self.latency = 0.0  # s, a moving average of this user's response times
+
+    def hold_past_boundary(self, plan: Plan) -> None:
+        """Wait out a window boundary this request might straddle (see ``hold`` in harness.load.plan).
+
+        A request sent now ends about one latency later; if that may be after the boundary
+        (less the checker's tolerance), it is sent just past the boundary instead.
+        """
+        if not plan.hold:
+            return
+        now = time.time()
+        boundary = (math.floor(now / plan.window) + 1) * plan.window
+        guard = min(GUARD_MIN + GUARD_LATENCIES * self.latency, plan.window / 4)
+        if boundary - now < plan.hold + guard:
+            gevent.sleep(boundary + plan.hold - now)
 
     @task
     def hit(self) -> None:
@@ -376,6 +398,8 @@ class RateLimitUser(FastHttpUser):
         key = plan.keys[(self.number + self.sent) % len(plan.keys)]
         self.sent += 1
         method, path, headers, body = plan.requests[key]
+        self.hold_past_boundary(plan)
+        sent_at = time.monotonic()
         if self.valid is None:
             # A status outside locust's "valid" set goes through its error path (an exception and a
             # text dump of the whole exchange per response), and most answers here are denials: the
@@ -390,6 +414,7 @@ class RateLimitUser(FastHttpUser):
                 response.success()  # allowed, or denied by the limit: both are correct answers
             elif status:
                 response.failure(f"HTTP {status}")
+        self.latency = 0.8 * self.latency + 0.2 * (time.monotonic() - sent_at)
         if not status:  # no answer: the port may have moved (restart) or the replica is down
             ENDPOINTS.reload(force=True)
             gevent.sleep(ERROR_PAUSE)

@@ -64,6 +64,7 @@ class LoadConfig:
     remote_workers: int = 0
     master_bind: str = "0.0.0.0:5557"
     expect_workers_timeout: float = 120.0
+    hold: bool = True  # hold requests across window boundaries (see harness.load.plan)
 
     @classmethod
     def from_env(cls, **given: Any) -> "LoadConfig":

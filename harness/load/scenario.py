@@ -63,7 +63,7 @@ def execute_load(spec: TargetSpec, scenario: LoadScenario, replicas: int, folder
     """Deploy, load (faults meanwhile), tear down (always), then merge the records and judge them."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    plan = build_plan(spec, scenario.keys)
+    plan = build_plan(spec, scenario.keys, hold=scenario.config.hold)
     plan_file = plan.write(folder / "plan.json")
     endpoints_file = folder / "endpoints.json"
     count = scenario.replicas or replicas

@@ -35,6 +35,8 @@ from tests.integration.conftest import REFAPP
 
 USERS = 30
 SECONDS = 6.0
+#: longer than the reference app's 10 s window: a run crosses at least one window boundary
+CROSSING = 12.0
 
 
 # ---- records -> outcomes (no Docker) ------------------------------------------------------------
@@ -180,11 +182,24 @@ def _assert_exact(loaded: LoadResult, served: Served) -> None:
 
 @pytest.mark.docker
 def test_racy_limit_is_caught_under_load(images: None, tmp_path: Path) -> None:
-    loaded = _load("racy-limit", tmp_path, "racy")
+    """The race is at each window's start; users held past the boundary start it together, and every
+    one of those hits is counted in the new window (none straddles the boundary)."""
+    loaded = _load("racy-limit", tmp_path, "racy", LoadConfig(users=USERS, duration=CROSSING, processes=2))
     verdict = loaded.result.verdict
     assert verdict.validity is Validity.FAIL, verdict.explain()
     over = [v for v in verdict.violations if v.kind == "over-limit"]
     assert over and all(v.evidence["allowed"] > v.evidence["limit"] for v in over)
+    stats = verdict.stats["rate_limit"]
+    assert stats["ambiguous"] <= loaded.merged.responses // 100, stats
+
+
+@pytest.mark.docker
+def test_without_hold_boundary_hits_go_uncounted(images: None, tmp_path: Path) -> None:
+    """Steady load with no hold: every user has a request in flight at the boundary, and the checker
+    cannot place those hits, the very ones a shared counter contends for."""
+    config = LoadConfig(users=USERS, duration=CROSSING, processes=2, hold=False)
+    stats = _load("durable", tmp_path, "nohold", config).result.verdict.stats["rate_limit"]
+    assert stats["ambiguous"] >= USERS // 2, stats
 
 
 @pytest.mark.docker
