@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -32,6 +33,8 @@ OPTIONS = (
      "processes), docker or local", "auto"),
     ("--load-users", "harness_load_users", "locust users of each load scenario (suite load)", "30"),
     ("--load-duration", "harness_load_duration", "seconds of load in each load scenario (suite load)", "20"),
+    ("--reuse-dependencies", "harness_reuse_dependencies", "docker backend: keep postgres and redis running from "
+     "one scenario to the next, their data wiped in between (a faulted one is replaced): yes or no", "yes"),
 )
 
 BACKENDS = ("auto", "docker", "local")
@@ -47,6 +50,7 @@ class SessionState:
     backend: str = "auto"
     load_users: int = 30
     load_duration: int = 20
+    reuse_dependencies: bool = True
 
 
 state_key = pytest.StashKey[SessionState]()
@@ -105,6 +109,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if backend not in BACKENDS:
         raise pytest.UsageError(f"invalid harness_backend {backend!r} from {where}: expected one of {', '.join(BACKENDS)}")
     out, _ = _setting(config, "harness_out")
+    reuse, where = _setting(config, "harness_reuse_dependencies")
+    if reuse not in ("yes", "no"):
+        raise pytest.UsageError(f"invalid harness_reuse_dependencies {reuse!r} from {where}: expected yes or no")
     config.stash[state_key] = SessionState(
         spec=spec,
         replicas=_int_setting(config, "harness_replicas", 1),
@@ -113,6 +120,7 @@ def pytest_configure(config: pytest.Config) -> None:
         backend=backend,
         load_users=_int_setting(config, "harness_load_users", 1),
         load_duration=_int_setting(config, "harness_load_duration", 1),
+        reuse_dependencies=reuse == "yes",
     )
 
 
@@ -189,16 +197,32 @@ class Backend:
 
 
 @pytest.fixture(scope="session")
-def harness_backend(pytestconfig: pytest.Config) -> Backend:
-    """The backend of this session, chosen once (``auto`` pings Docker) and said out loud."""
+def harness_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
+    """The backend of this session, chosen once (``auto`` pings Docker) and said out loud.
+
+    On docker, deployments lease postgres and redis from one pool for the whole session
+    (``--reuse-dependencies``), which removes them at the end.
+    """
     from harness.backends import choose_backend
 
     state = pytestconfig.stash[state_key]
     deployer, reason = choose_backend(state.backend)
+    name = reason.split(":", 1)[0]
+    pool = None
+    if name == "docker" and state.reuse_dependencies:
+        from harness.backends.docker_pool import DependencyPool
+
+        pool = DependencyPool()
+        deployer = pool.deployer
+        reason += "; postgres and redis reused between scenarios, wiped in between"
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"harness backend: {reason}")
-    return Backend(reason.split(":", 1)[0], deployer, reason)
+    try:
+        yield Backend(name, deployer, reason)
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 @pytest.fixture(scope="session")

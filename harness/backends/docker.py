@@ -16,7 +16,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
@@ -25,6 +25,9 @@ from harness.deployment import POLL_INTERVAL, Deployment  # noqa: E402
 from harness.errors import BackendError, DeploymentError, EngineUnavailable, ReadinessTimeout, SpecError  # noqa: E402
 from harness.history import History  # noqa: E402
 from harness.spec import TargetSpec  # noqa: E402
+
+if TYPE_CHECKING:
+    from harness.backends.docker_pool import DependencyPool
 
 DEPENDENCY_READY_TIMEOUT = 30.0
 
@@ -115,11 +118,17 @@ def render_env(spec: TargetSpec, addresses: dict[str, dict[str, str]]) -> dict[s
 
 
 class DockerDeployment(Deployment):
-    """A deployment on the local Docker engine; see the module docstring."""
+    """A deployment on the local Docker engine; see the module docstring.
 
-    def __init__(self, spec: TargetSpec, replicas: int = 1, history: History | None = None, client: Any = None) -> None:
+    With a ``pool`` (``harness.backends.docker_pool``) it leases the pool's running postgres
+    and redis, and their network, instead of starting its own; it hands them back on close,
+    saying whether it faulted them. ``replicas=0`` is the pool's own use: dependencies only.
+    """
+
+    def __init__(self, spec: TargetSpec, replicas: int = 1, history: History | None = None, client: Any = None,
+                 pool: "DependencyPool | None" = None) -> None:
         super().__init__(spec, history)
-        if replicas < 1:
+        if replicas < 1 and not (replicas == 0 and pool is None):
             raise BackendError(f"a deployment needs at least one replica, got {replicas}")
         self.client = client or docker_client()
         self.run_id = uuid.uuid4().hex[:10]
@@ -131,6 +140,9 @@ class DockerDeployment(Deployment):
         self._env: dict[str, str] = {}
         self._network = None
         self._initial = replicas
+        self._pool = pool
+        self._host: DockerDeployment | None = None  # the pool's deployment whose dependencies this one uses
+        self._faulted_shared = False
         cleanup.register(self.client, self.run_id)
 
     # ---- lifecycle ---------------------------------------------------------------
@@ -142,11 +154,13 @@ class DockerDeployment(Deployment):
         try:
             self._check_images()
             self._env = render_env(self.spec, {alias: d.address for d in self._deps for alias in d.aliases})
-            self._network = self.client.networks.create(
-                f"harness-{self.run_id}", driver="bridge", labels=self.labels, check_duplicate=True
-            )
-            with ThreadPoolExecutor(max_workers=max(1, len(self._deps))) as pool:
-                for future in [pool.submit(self._start_dependency, d) for d in self._deps]:
+            own = self._lease_shared()
+            if self._network is None:
+                self._network = self.client.networks.create(
+                    f"harness-{self.run_id}", driver="bridge", labels=self.labels, check_duplicate=True
+                )
+            with ThreadPoolExecutor(max_workers=max(1, len(own))) as pool:
+                for future in [pool.submit(self._start_dependency, d) for d in own]:
                     future.result()
             self.replicas = [self.replica_name(i) for i in range(self._initial)]
             self._bring_up(self.replicas)
@@ -154,6 +168,20 @@ class DockerDeployment(Deployment):
             self.close()
             raise
         return self
+
+    def _lease_shared(self) -> list[_Dependency]:
+        """Take the pool's running dependencies and network, if any; return the ones to start here."""
+        self._host = self._pool.lease(self.spec) if self._pool is not None else None
+        if self._host is None:
+            return self._deps
+        self._network = self._host._network
+        shared = {d.name for d in self._host._deps}
+        with self._lock:
+            self._containers.update({name: self._host.container(name) for name in shared})
+        return [d for d in self._deps if d.name not in shared]
+
+    def _shared(self, dep: _Dependency) -> bool:
+        return self._host is not None and any(d.name == dep.name for d in self._host._deps)
 
     def _check_images(self) -> None:
         """Every image present locally, or pulled now; fail before creating anything else."""
@@ -178,10 +206,14 @@ class DockerDeployment(Deployment):
         return self.up() if self._network is None else self
 
     def close(self) -> None:
+        """Remove this run's containers and network; hand leased dependencies back (wiped by the pool)."""
         cleanup.remove_run(self.client, self.run_id)
         cleanup.unregister(self.run_id)
         self._containers.clear()
         self._ports.clear()
+        host, self._host = self._host, None
+        if host is not None and self._pool is not None:
+            self._pool.release(host, faulted=self._faulted_shared)
 
     # ---- containers --------------------------------------------------------------
     def _run_container(self, name: str, image: str, command: list[str] | None, env: dict[str, str],
@@ -206,6 +238,10 @@ class DockerDeployment(Deployment):
         with self._lock:
             self._containers[name] = wrapped
         return wrapped
+
+    def container(self, name: str) -> Any:
+        """The docker SDK container of a replica or dependency of this deployment."""
+        return self._container(name)
 
     def _container(self, name: str) -> Any:
         try:
@@ -258,6 +294,7 @@ class DockerDeployment(Deployment):
 
     def _dependency_action(self, name: str, action: str) -> None:
         dep = self._dependency(name)
+        self._faulted_shared |= self._shared(dep)
         container = self._container(dep.name)
         if action == "stop":
             container.stop(timeout=10)
@@ -281,6 +318,7 @@ class DockerDeployment(Deployment):
         import docker.errors
 
         dep = self._dependency(name)
+        self._faulted_shared |= self._shared(dep)
         container = self._container(dep.name)
         container.reload()
         attached = self._network.name in (container.attrs["NetworkSettings"]["Networks"] or {})

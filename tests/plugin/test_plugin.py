@@ -34,6 +34,14 @@ def test_bad_ini_value_names_the_ini_key(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*invalid harness_replicas 0 from ini harness_replicas: expected at least 1*"])
 
 
+def test_bad_reuse_dependencies_says_what_is_expected(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("--reuse-dependencies", "sometimes")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*invalid harness_reuse_dependencies 'sometimes' from --reuse-dependencies: "
+                                 "expected yes or no*"])
+
+
 def test_invalid_spec_is_a_usage_error_naming_file_and_field(pytester: pytest.Pytester) -> None:
     spec = pytester.path / "bad.yaml"
     spec.write_text("name: x\napp:\n  image: i\n  port: 99999\n")

@@ -1,0 +1,61 @@
+"""Dependencies reused between deployments: same containers, no data carried over, faulted ones replaced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from harness.backends.docker_pool import DependencyPool
+from harness.history import History
+from harness.spec import load_spec
+
+from .conftest import REFAPP, labelled
+
+pytestmark = pytest.mark.docker
+
+
+def _ids(deployment: Any) -> dict[str, str]:
+    return {name: deployment.container(name).id for name in ("postgres", "redis")}
+
+
+def _write(deployment: Any) -> tuple[str, str]:
+    """A record (postgres) and a session (redis) written through the app."""
+    base = deployment.endpoint(deployment.replicas[0])
+    record = httpx.post(f"{base}/records", json={"data": {"n": 1}}, timeout=10).json()["id"]
+    token = httpx.post(f"{base}/sessions/login", json={"user": "u"}, timeout=10).json()["token"]
+    return record, token
+
+
+def _seen(deployment: Any, record: str, token: str) -> tuple[int, int]:
+    base = deployment.endpoint(deployment.replicas[0])
+    return (httpx.get(f"{base}/records/{record}", timeout=10).status_code,
+            httpx.get(f"{base}/sessions/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code)
+
+
+def test_reused_dependencies_are_wiped_and_faulted_ones_replaced(images: None, docker_engine: Any) -> None:
+    spec = load_spec(REFAPP / "durable.yaml")
+    pool = DependencyPool(docker_engine)
+    try:
+        with pool.deployer(spec, 1, History()) as first:
+            ids = _ids(first)
+            record, token = _write(first)
+            assert _seen(first, record, token) == (200, 200)
+        with pool.deployer(spec, 1, History()) as second:
+            assert _ids(second) == ids, "the second deployment did not reuse the dependencies"
+            assert _seen(second, record, token) == (404, 401), "data of the first deployment was still there"
+            record, token = _write(second)
+            second.restart_dependency("postgres")
+        with pool.deployer(spec, 1, History()) as third:
+            fresh = _ids(third)
+            assert fresh["postgres"] != ids["postgres"] and fresh["redis"] != ids["redis"], \
+                "a faulted dependency was reused"
+            assert _seen(third, record, token) == (404, 401)
+        assert (pool.started, pool.reused) == (2, 1)
+        with pool.deployer(spec, 1, History()) as fourth, pool.deployer(spec, 1, History()) as fifth:
+            assert _ids(fourth) == fresh and _ids(fifth)["postgres"] != fresh["postgres"], \
+                "two live deployments shared one postgres"
+    finally:
+        pool.close()
+    assert labelled(docker_engine) == []
