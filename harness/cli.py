@@ -130,6 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     load = [*(["--load-users", str(args.users)] if args.users is not None else []),
             *(["--load-duration", str(args.duration)] if args.duration is not None else [])]
     parallel = ["-n", str(args.parallel)] if args.parallel > 1 else []
+    parallel += ["--reuse-dependencies", "no"] if args.fresh_dependencies else []
     pytest_args = [str(SCENARIOS), "-m", marker, "--target", str(args.target), *replicas, *load, *parallel,
                    "--seed", str(args.seed), "--backend", args.backend, "--harness-out", str(out),
                    "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-q" if not args.verbose else "-v",
@@ -242,6 +243,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=int, metavar="S", help="load suite: seconds of load per scenario (default: 20)")
     run.add_argument("--parallel", type=int, default=1, metavar="N",
                      help="scenarios run at once, each on its own deployment (pytest-xdist workers; default 1)")
+    run.add_argument("--fresh-dependencies", action="store_true",
+                     help="docker: start postgres and redis anew for every scenario (default: reused, their data "
+                          "wiped between scenarios, replaced after a fault)")
     run.add_argument("--out", type=Path, help="folder for histories and verdicts (default: runs/<time>)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per scenario")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
