@@ -8,7 +8,10 @@ In one run, on the reference app's ``durable`` target:
 - start-up: time until all of N new replicas are ready, for N in ``--counts``
   (dependencies already up: a scale-out from one replica by N, then back), the median
   of ``--repeat`` each; the ratio of the largest N to 1 shows how parallel the start
-  is (target: 6 replicas in at most 2x the time of 1);
+  is (target: 6 replicas in at most 2x the time of 1). Beside it, the CPU time one
+  replica burns until it is ready (interpreter, imports, connections): N starts need
+  N times that, shared by the machine's cores, so on a machine with fewer cores than
+  replicas the ratio cannot fall below ``N x cpu / cores / time(1)``, printed as the floor;
 - full deployment: ``up()`` from nothing (dependencies included) with 1 replica.
 
 The Docker backend is skipped, with the reason, when no engine answers.
@@ -64,12 +67,50 @@ def restart_cycle(deployment: Deployment) -> float:
     return timed(lambda: (deployment.crash(replica), deployment.start(replica)))
 
 
-def start_up(deployment: Deployment, count: int) -> float:
-    """Seconds until ``count`` new replicas are all ready; they are removed again afterwards."""
+def start_cpu(deployment: Deployment, replica: str) -> float:
+    """CPU seconds (user + system) a running replica has used since it started."""
+    if hasattr(deployment, "container"):  # docker: the container's cgroup counter
+        stats = deployment.container(replica).stats(stream=False)
+        return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+    import psutil
+
+    proc = psutil.Process(deployment._procs[replica].pid)  # type: ignore[attr-defined]
+    times = proc.cpu_times()
+    children = sum(c.cpu_times().user + c.cpu_times().system for c in proc.children(recursive=True))
+    return times.user + times.system + children
+
+
+def start_up(deployment: Deployment, count: int) -> tuple[float, float]:
+    """Seconds until ``count`` new replicas are all ready, and the CPU seconds the first new one used
+    by then; they are removed again afterwards."""
     base = len(deployment.replicas)
     seconds = timed(lambda: deployment.scale(base + count))
+    cpu = start_cpu(deployment, deployment.replicas[base])
     deployment.scale(base)
-    return seconds
+    return seconds, cpu
+
+
+def bare_engine(spec: TargetSpec, count: int) -> float:
+    """Seconds for the engine alone to create and start ``count`` containers of the app's image in
+    parallel, running ``sleep`` instead of the app: what Docker costs before the app does anything."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    from harness import cleanup
+    from harness.backends.docker import docker_client
+
+    client, run_id = docker_client(), uuid.uuid4().hex[:10]
+    cleanup.register(client, run_id)
+    try:
+        def one(i: int) -> None:
+            client.containers.run(spec.app.image, ["sleep", "60"], detach=True, labels=cleanup.labels(run_id),
+                                  name=f"harness-{run_id}-bare-{i}", ports={f"{spec.app.port}/tcp": ("127.0.0.1", None)})
+
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            return timed(lambda: list(pool.map(one, range(count))))
+    finally:
+        cleanup.remove_run(client, run_id)
+        cleanup.unregister(run_id)
 
 
 def ms(seconds: float) -> str:
@@ -106,13 +147,16 @@ def main() -> int:
             for name, deployment in deployments.items():  # interleaved
                 cycles[name].append(restart_cycle(deployment))
         starts: dict[str, dict[int, float]] = {name: {} for name in deployments}
+        cpu: dict[str, float] = {}
         for count in counts:
-            samples: dict[str, list[float]] = {name: [] for name in deployments}
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in deployments}
             for _ in range(args.repeat):
                 for name, deployment in deployments.items():
                     samples[name].append(start_up(deployment, count))
             for name in deployments:
-                starts[name][count] = statistics.median(samples[name])
+                starts[name][count] = statistics.median(t for t, _ in samples[name])
+                if count == counts[0]:
+                    cpu[name] = statistics.median(c for _, c in samples[name])
     finally:
         for deployment in deployments.values():
             deployment.close()
@@ -127,13 +171,24 @@ def main() -> int:
     if len(names) == 2:
         print(f"  ratio local/docker: {statistics.median(cycles['local']) / statistics.median(cycles['docker']):.2f}")
     print()
+    cores = os.cpu_count() or 1
     print("time to all-ready, N new replicas started in parallel (dependencies already up), median")
-    print("  " + " " * 8 + "".join(f"{'N=' + str(n):>11}" for n in counts) + f"{f'{counts[-1]}/{counts[0]}':>10}")
+    print("  " + " " * 8 + "".join(f"{'N=' + str(n):>11}" for n in counts) + f"{f'{counts[-1]}/{counts[0]}':>10}"
+          + f"{'floor':>8}   CPU per replica start")
     for name in names:
         row = starts[name]
         ratio = row[counts[-1]] / row[counts[0]]
-        print(f"  {name:7} " + "".join(f"{ms(row[n]):>11}" for n in counts) + f"{ratio:9.2f}x"
-              + ("  (target <= 2x)" if counts[-1] == 6 and counts[0] == 1 else ""))
+        floor = max(1.0, counts[-1] * cpu[name] / min(cores, counts[-1]) / row[counts[0]])
+        print(f"  {name:7} " + "".join(f"{ms(row[n]):>11}" for n in counts) + f"{ratio:9.2f}x{floor:7.2f}x"
+              + f"   {ms(cpu[name]).strip()}"
+              + ("   (target <= 2x)" if counts[-1] == 6 and counts[0] == 1 else ""))
+    print(f"  floor: {counts[-1]} x the CPU of one start on {min(cores, counts[-1])} core(s), over the time of one "
+          "start; no parallel start can beat it")
+    if "docker" in names:
+        bare = {n: statistics.median(bare_engine(spec, n) for _ in range(args.repeat)) for n in counts}
+        print("  docker engine alone (containers running `sleep`, not the app): "
+              + ", ".join(f"N={n} {ms(bare[n]).strip()}" for n in counts)
+              + f", {bare[counts[-1]] / bare[counts[0]]:.2f}x")
     print()
     print("full deployment from nothing (dependencies + 1 replica ready), median")
     for name in names:
