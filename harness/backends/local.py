@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import atexit
 import glob
+import json
 import logging
 import os
 import pwd
@@ -197,6 +198,86 @@ class _Process:
         """SIGKILL the group and reap the leader."""
         self.signal(signal.SIGKILL)
         self.wait(10)
+
+
+class _Forked(_Process):
+    """A replica forked by the fork server: signalled by group like any, but its exit status is
+    written by the fork server (its parent), not reaped here."""
+
+    def __init__(self, pid: int, argv: list[str], log_path: Path, exits: Path) -> None:
+        self.argv, self.log_path, self.pid, self._exits = argv, log_path, pid, exits
+
+    def exit_status(self) -> int | None:
+        try:
+            return int((self._exits / str(self.pid)).read_text())
+        except (OSError, ValueError):
+            pass
+        return None if pid_alive(self.pid) else -1  # the fork server is gone and cannot report it
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.exit_status() is None:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+
+class _ForkServer:
+    """The client of ``harness.backends.forkserver``: one per deployment, started on first use."""
+
+    def __init__(self, modules: list[str], root: Path, env: dict[str, str], timeout: float) -> None:
+        from harness.backends.forkserver import EXITS_ENV
+
+        self.exits = root / "exits"
+        self.exits.mkdir(exist_ok=True)
+        self.log = root / "logs" / "forkserver.log"
+        self._lock = threading.Lock()
+        with open(self.log, "ab") as err:
+            self.proc = subprocess.Popen([sys.executable, "-m", "harness.backends.forkserver", *modules], cwd=root,
+                                         env={**env, EXITS_ENV: str(self.exits)}, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=err, start_new_session=True, close_fds=True,
+                                         text=True, bufsize=1)
+        self._answer(timeout, f"importing {', '.join(modules)} (app.process.preload)")
+
+    def _answer(self, timeout: float, doing: str) -> dict[str, Any]:
+        """The next line from the fork server, or an error with its log, within ``timeout``."""
+        import selectors
+
+        assert self.proc.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.proc.stdout, selectors.EVENT_READ)
+            ready = selector.select(timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            self.close()
+            raise DeploymentError(f"the fork server failed while {doing}" if ready else
+                                  f"the fork server did not answer within {timeout:.0f}s while {doing}",
+                                  _tail(self.log, 30))
+        return json.loads(line)
+
+    def spawn(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> _Forked:
+        """Fork a replica running ``argv`` (after the interpreter: ``-m module ...`` or a script)."""
+        request = json.dumps({"argv": argv, "cwd": str(cwd), "env": env, "log": str(log_path)})
+        with self._lock:
+            assert self.proc.stdin is not None
+            try:
+                self.proc.stdin.write(request + "\n")
+                self.proc.stdin.flush()
+            except OSError as exc:
+                raise DeploymentError(f"the fork server is gone ({exc})", _tail(self.log, 30)) from None
+            pid = int(self._answer(30.0, f"forking {' '.join(argv)}")["pid"])
+        return _Forked(pid, argv, log_path, self.exits)
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait(10)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
 
 
 def _processes_under(root: Path) -> list[int]:
@@ -450,6 +531,8 @@ class LocalDeployment(Deployment):
         self._app_env: dict[str, str] = {}
         self._closed = False
         self._closing = threading.Event()  # set on teardown: replicas still starting give up
+        self._forkserver: _ForkServer | None = None
+        self._forkserver_lock = threading.Lock()
         with _live_lock:
             _live[self.run_id] = self
 
@@ -543,6 +626,10 @@ class LocalDeployment(Deployment):
             self._procs.clear()
         for proc in procs:
             proc.kill()
+        with self._forkserver_lock:
+            server, self._forkserver = self._forkserver, None
+        if server is not None:
+            server.close()
         for dep in self._deps.values():
             if isinstance(dep, _Server):
                 dep.close()
@@ -579,7 +666,7 @@ class LocalDeployment(Deployment):
         env.update({key: self._fill(value, values, f"app.process.env.{key}") for key, value in process.env.items()})
         env.update({ENV_RUN: self.run_id, ENV_OWNER: str(os.getpid())})
         try:
-            proc = _Process(argv, work, env, self.root / "logs" / f"{replica}.log")
+            proc = self._launch(argv, work, env, self.root / "logs" / f"{replica}.log")
         except OSError as exc:
             raise DeploymentError(f"could not start replica {replica} of {self.spec.name} "
                                   f"({' '.join(argv)}): {exc}") from None
@@ -590,6 +677,22 @@ class LocalDeployment(Deployment):
                 return
         proc.kill()  # the deployment is being torn down meanwhile
         raise DeploymentError(f"replica {replica} of {self.spec.name}: the deployment is closing")
+
+    def _launch(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> _Process:
+        """A new process, or a fork of the fork server when the spec preloads modules for the harness's
+        own interpreter (``app.process.preload``)."""
+        process = self.spec.app.process
+        if not (process and process.preload and argv[0] == sys.executable):
+            return _Process(argv, cwd, env, log_path)
+        with self._forkserver_lock:
+            if self._closing.is_set():
+                raise DeploymentError(f"{self.spec.name}: the deployment is closing")
+            if self._forkserver is None:
+                # the app's folder is importable, as for the replicas (their PYTHONPATH is theirs alone)
+                base = {**{k: os.environ[k] for k in INHERITED_ENV if k in os.environ}, "PYTHONPATH": process.cwd}
+                self._forkserver = _ForkServer(process.preload, self.root, base, self.spec.app.ready_timeout)
+            server = self._forkserver
+        return server.spawn(argv[1:], cwd, env, log_path)
 
     def _fill(self, text: str, values: dict[str, Any], field: str) -> str:
         try:

@@ -217,6 +217,44 @@ def test_failed_start_leaves_nothing(spec: TargetSpec, clean: None, command: lis
     assert_nothing_left(deployment.root)
 
 
+def test_preloaded_replicas_are_forked_and_report_their_exit(spec: TargetSpec, clean: None) -> None:
+    """The reference app preloads its libraries: replicas are children of the fork server, a crash's
+    status comes back through it, and a crashed replica is forked again."""
+    import psutil
+
+    assert spec.app.process is not None and spec.app.process.preload
+    with LocalDeployment(spec, replicas=2) as deployment:
+        root, server = deployment.root, deployment._forkserver
+        assert server is not None
+        assert {psutil.Process(pid_of(deployment, r)).ppid() for r in deployment.replicas} == {server.proc.pid}
+        crashed = deployment._procs["app-0"]
+        deployment.crash("app-0")
+        assert crashed.exit_status() == -signal.SIGKILL
+        deployment.start("app-0")
+        assert httpx.get(deployment.endpoint("app-0") + "/readyz", timeout=5).status_code == 200
+        assert psutil.Process(pid_of(deployment, "app-0")).ppid() == server.proc.pid
+    assert_nothing_left(root)
+
+
+@pytest.mark.parametrize("preload, command, message, log", [
+    (["json"], ["python", "-c", "import sys; print('bad start'); sys.exit(3)"], "exited with code 3", "bad start"),
+    (["no_such_module"], ["python", "-c", "pass"], "fork server failed while importing no_such_module",
+     "ModuleNotFoundError"),
+], ids=["replica-exits", "bad-preload"])
+def test_failed_forked_start_leaves_nothing(spec: TargetSpec, clean: None, preload: list[str], command: list[str],
+                                            message: str, log: str) -> None:
+    process = ProcessSpec(command=command, cwd=spec.app.process.cwd, env=spec.app.process.env,  # type: ignore[union-attr]
+                          preload=preload)
+    bad = spec.model_copy(update={"app": spec.app.model_copy(update={"process": process})})
+    deployment = LocalDeployment(bad, replicas=2)
+    started = time.monotonic()
+    with pytest.raises(DeploymentError, match=message) as failed:
+        deployment.up()
+    assert log in str(failed.value)  # the log comes with the error
+    assert time.monotonic() - started < 20
+    assert_nothing_left(deployment.root)
+
+
 def test_keyboard_interrupt_mid_up_leaves_nothing(spec: TargetSpec, clean: None,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[int] = []

@@ -1,0 +1,121 @@
+"""A process that imports a Python app's libraries once and forks every replica from itself.
+
+A Python web app spends most of its start-up importing its framework and drivers
+(the reference app: ~0.75 s of CPU, fastapi, uvicorn, psycopg, redis). Started as N
+independent processes on a machine with fewer cores than N, the imports queue up for
+the CPU and N replicas take N/cores times as long as one. Forked from a process that
+has already imported them, each replica only pays for its own module and its server.
+
+Run by the local backend as ``python -m harness.backends.forkserver MODULE...`` when a
+spec lists ``app.process.preload``. It imports the modules, says ``{"ready": true}`` on
+stdout, then reads one JSON request per line on stdin (``argv`` after the interpreter:
+``-m module ...``, ``-c code ...`` or ``script ...``;
+``cwd``, ``env``, ``log``) and answers ``{"pid": N}``. The child starts a session of its
+own (a process group the harness signals as a whole), takes the working directory, the
+environment (``PYTHONPATH`` put on ``sys.path``, as a fresh interpreter would) and the
+log file, and then runs ``-m module`` or the script as ``__main__``: the app's own
+modules are imported fresh in each replica, so no replica inherits another's state.
+Only the preloaded libraries are shared, and those must not read per-replica settings
+when imported.
+
+This process reaps its children and writes each exit status to ``<exits>/<pid>``
+(``HARNESS_FORK_EXITS``), where the harness, which is not their parent, reads it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import runpy
+import signal
+import sys
+import traceback
+from typing import Any
+
+EXITS_ENV = "HARNESS_FORK_EXITS"
+
+
+def _reap(exits: str) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        path = os.path.join(exits, str(pid))
+        with open(path + ".tmp", "w") as fh:
+            fh.write(str(os.waitstatus_to_exitcode(status)))
+        os.replace(path + ".tmp", path)
+
+
+def _run_child(request: dict[str, Any]) -> None:
+    """In the forked child: become the replica. Never returns."""
+    code = 1
+    try:
+        os.setsid()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.chdir(request["cwd"])
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        os.close(null)
+        sys.stdin = open(0, closefd=False)
+        sys.stdout = open(1, "w", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        paths = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+        argv = list(request["argv"])
+        if argv[0] == "-m":
+            sys.path[:0] = [os.getcwd(), *paths]
+            sys.argv = [argv[1], *argv[2:]]
+            runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        elif argv[0] == "-c":
+            sys.path[:0] = ["", *paths]
+            sys.argv = ["-c", *argv[2:]]
+            exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102 - the spec's command
+        else:
+            sys.path[:0] = [os.path.dirname(os.path.abspath(argv[0])), *paths]
+            sys.argv = argv
+            runpy.run_path(argv[0], run_name="__main__")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - the replica's crash, into its log
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        os._exit(code)
+
+
+def main(modules: list[str]) -> int:
+    exits = os.environ[EXITS_ENV]
+    for module in modules:
+        importlib.import_module(module)
+    signal.signal(signal.SIGCHLD, lambda *_: _reap(exits))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness stops this process, not a Ctrl-C on its terminal
+    answers = sys.stdout
+    answers.write(json.dumps({"ready": True}) + "\n")
+    answers.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _run_child(request)
+        answers.write(json.dumps({"pid": pid}) + "\n")
+        answers.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
