@@ -37,17 +37,25 @@ EXITS_ENV = "HARNESS_FORK_EXITS"
 
 
 def _reap(exits: str) -> None:
+    """Write the exit status of every child that ended, then reap it.
+
+    The status is read without reaping (``WNOWAIT``) and written first: while the file
+    is missing the pid still exists (a zombie), so the harness never sees a replica
+    that is gone with no status.
+    """
     while True:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
             return
-        if pid == 0:
+        if info is None or info.si_pid == 0:
             return
-        path = os.path.join(exits, str(pid))
+        code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+        path = os.path.join(exits, str(info.si_pid))
         with open(path + ".tmp", "w") as fh:
-            fh.write(str(os.waitstatus_to_exitcode(status)))
+            fh.write(str(code))
         os.replace(path + ".tmp", path)
+        os.waitpid(info.si_pid, 0)
 
 
 def _run_child(request: dict[str, Any]) -> None:
@@ -63,8 +71,7 @@ def _run_child(request: dict[str, Any]) -> None:
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        os.close(log)
-        os.close(null)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the log copies, the fork server's answer pipe
         sys.stdin = open(0, closefd=False)
         sys.stdout = open(1, "w", buffering=1, closefd=False)
         sys.stderr = open(2, "w", buffering=1, closefd=False)
@@ -100,11 +107,15 @@ def _run_child(request: dict[str, Any]) -> None:
 
 def main(modules: list[str]) -> int:
     exits = os.environ[EXITS_ENV]
+    # Answers go to a private copy of stdout; whatever else writes to stdout (a chatty import)
+    # goes to the log, so it can never be mistaken for an answer.
+    answers = open(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     for module in modules:
         importlib.import_module(module)
     signal.signal(signal.SIGCHLD, lambda *_: _reap(exits))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness stops this process, not a Ctrl-C on its terminal
-    answers = sys.stdout
     answers.write(json.dumps({"ready": True}) + "\n")
     answers.flush()
     for line in sys.stdin:

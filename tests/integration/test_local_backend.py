@@ -238,12 +238,15 @@ def test_preloaded_replicas_are_forked_and_report_their_exit(spec: TargetSpec, c
 
 @pytest.mark.parametrize("preload, command, message, log", [
     (["json"], ["python", "-c", "import sys; print('bad start'); sys.exit(3)"], "exited with code 3", "bad start"),
+    # an import that prints to stdout, even what looks like an answer, cannot confuse the fork server's answers
+    (["chatty"], ["python", "-c", "import sys; print('bad start'); sys.exit(4)"], "exited with code 4", "bad start"),
     (["no_such_module"], ["python", "-c", "pass"], "fork server failed while importing no_such_module",
      "ModuleNotFoundError"),
-], ids=["replica-exits", "bad-preload"])
-def test_failed_forked_start_leaves_nothing(spec: TargetSpec, clean: None, preload: list[str], command: list[str],
-                                            message: str, log: str) -> None:
-    process = ProcessSpec(command=command, cwd=spec.app.process.cwd, env=spec.app.process.env,  # type: ignore[union-attr]
+], ids=["replica-exits", "chatty-preload", "bad-preload"])
+def test_failed_forked_start_leaves_nothing(spec: TargetSpec, clean: None, tmp_path: Path, preload: list[str],
+                                            command: list[str], message: str, log: str) -> None:
+    (tmp_path / "chatty.py").write_text('print(\'{"pid": 1}\')\nprint(\'{"ready": true}\')\n')
+    process = ProcessSpec(command=command, cwd=str(tmp_path), env=spec.app.process.env,  # type: ignore[union-attr]
                           preload=preload)
     bad = spec.model_copy(update={"app": spec.app.model_copy(update={"process": process})})
     deployment = LocalDeployment(bad, replicas=2)
