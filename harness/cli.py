@@ -244,7 +244,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--parallel", type=int, default=1, metavar="N",
                      help="scenarios run at once, each on its own deployment (pytest-xdist workers; default 1)")
     run.add_argument("--fresh-dependencies", action="store_true",
-                     help="docker: start postgres and redis anew for every scenario (default: reused, their data "
+                     help="start postgres and redis anew for every scenario (default: reused, their data "
                           "wiped between scenarios, replaced after a fault)")
     run.add_argument("--out", type=Path, help="folder for histories and verdicts (default: runs/<time>)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per scenario")

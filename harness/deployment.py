@@ -94,6 +94,19 @@ class Deployment(ABC):
     @abstractmethod
     def logs(self, name: str, lines: int = 30) -> str: ...
 
+    # ---- shared dependencies (harness.backends.pool) -------------------------------
+    def dependency_names(self) -> set[str]:
+        """Names of the dependencies this deployment runs itself."""
+        return set()
+
+    def shareable_dependencies(self) -> bool:
+        """Whether these dependencies can be wiped and handed to the next deployment."""
+        return False
+
+    def wipe_dependencies(self) -> None:
+        """Empty every dependency's state (the app's database recreated, Redis flushed)."""
+        raise BackendError(f"{type(self).__name__} cannot wipe its dependencies")
+
     @abstractmethod
     def _dependency_action(self, name: str, action: str) -> None:
         """``restart``, ``stop`` or ``start`` a dependency, waiting for readiness when it comes up."""

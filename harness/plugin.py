@@ -33,7 +33,7 @@ OPTIONS = (
      "processes), docker or local", "auto"),
     ("--load-users", "harness_load_users", "locust users of each load scenario (suite load)", "30"),
     ("--load-duration", "harness_load_duration", "seconds of load in each load scenario (suite load)", "20"),
-    ("--reuse-dependencies", "harness_reuse_dependencies", "docker backend: keep postgres and redis running from "
+    ("--reuse-dependencies", "harness_reuse_dependencies", "keep postgres and redis running from "
      "one scenario to the next, their data wiped in between (a faulted one is replaced): yes or no", "yes"),
 )
 
@@ -200,7 +200,7 @@ class Backend:
 def harness_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
     """The backend of this session, chosen once (``auto`` pings Docker) and said out loud.
 
-    On docker, deployments lease postgres and redis from one pool for the whole session
+    Deployments lease postgres and redis from one pool for the whole session
     (``--reuse-dependencies``), which removes them at the end.
     """
     from harness.backends import choose_backend
@@ -209,10 +209,10 @@ def harness_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
     deployer, reason = choose_backend(state.backend)
     name = reason.split(":", 1)[0]
     pool = None
-    if name == "docker" and state.reuse_dependencies:
-        from harness.backends.docker_pool import DependencyPool
+    if state.reuse_dependencies:
+        from harness.backends.pool import DependencyPool
 
-        pool = DependencyPool()
+        pool = DependencyPool(name)
         deployer = pool.deployer
         reason += "; postgres and redis reused between scenarios, wiped in between"
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")

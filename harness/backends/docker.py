@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 from harness import cleanup  # noqa: E402
+from harness.backends.pool import Leasing  # noqa: E402
 from harness.deployment import POLL_INTERVAL, Deployment  # noqa: E402
 from harness.errors import BackendError, DeploymentError, EngineUnavailable, ReadinessTimeout, SpecError  # noqa: E402
 from harness.history import History  # noqa: E402
 from harness.spec import TargetSpec  # noqa: E402
 
 if TYPE_CHECKING:
-    from harness.backends.docker_pool import DependencyPool
+    from harness.backends.pool import DependencyPool
 
 DEPENDENCY_READY_TIMEOUT = 30.0
 
@@ -101,6 +102,34 @@ def _dependencies(spec: TargetSpec) -> list[_Dependency]:
     return deps
 
 
+def _exec(container: Any, argv: list[str]) -> tuple[int, str]:
+    result = container.exec_run(argv)
+    return result.exit_code, (result.output or b"").decode(errors="replace").strip()
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def recreate_database(user: str, database: str) -> list[str]:
+    """psql arguments that drop the app's database and create it again, empty, owned by ``user``."""
+    return ["-X", "-q", "-v", "ON_ERROR_STOP=1",
+            "-c", f"DROP DATABASE IF EXISTS {_quoted(database)} WITH (FORCE)",
+            "-c", f"CREATE DATABASE {_quoted(database)} OWNER {_quoted(user)}"]
+
+
+def _wipe_postgres(container: Any, user: str, database: str) -> None:
+    """Recreate the app's database over the local socket, as ``postgres`` (the superuser of
+    harness-postgres) or else as ``user`` (the superuser of the official image with POSTGRES_USER)."""
+    errors = []
+    for superuser in dict.fromkeys(["postgres", user]):
+        code, output = _exec(container, ["psql", "-U", superuser, "-d", "postgres", *recreate_database(user, database)])
+        if code == 0:
+            return
+        errors.append(f"as {superuser}: {output[-200:]}")
+    raise BackendError(f"postgres: could not recreate database {database!r}: {'; '.join(errors)}")
+
+
 def render_env(spec: TargetSpec, addresses: dict[str, dict[str, str]]) -> dict[str, str]:
     """Fill ``{postgres.url}``-style placeholders; an unknown one is a spec error naming the key."""
     namespace = {name: SimpleNamespace(**fields) for name, fields in addresses.items()}
@@ -117,10 +146,10 @@ def render_env(spec: TargetSpec, addresses: dict[str, dict[str, str]]) -> dict[s
     return env
 
 
-class DockerDeployment(Deployment):
+class DockerDeployment(Leasing, Deployment):
     """A deployment on the local Docker engine; see the module docstring.
 
-    With a ``pool`` (``harness.backends.docker_pool``) it leases the pool's running postgres
+    With a ``pool`` (``harness.backends.pool``) it leases the pool's running postgres
     and redis, and their network, instead of starting its own; it hands them back on close,
     saying whether it faulted them. ``replicas=0`` is the pool's own use: dependencies only.
     """
@@ -141,8 +170,6 @@ class DockerDeployment(Deployment):
         self._network = None
         self._initial = replicas
         self._pool = pool
-        self._host: DockerDeployment | None = None  # the pool's deployment whose dependencies this one uses
-        self._faulted_shared = False
         cleanup.register(self.client, self.run_id)
 
     # ---- lifecycle ---------------------------------------------------------------
@@ -171,17 +198,30 @@ class DockerDeployment(Deployment):
 
     def _lease_shared(self) -> list[_Dependency]:
         """Take the pool's running dependencies and network, if any; return the ones to start here."""
-        self._host = self._pool.lease(self.spec) if self._pool is not None else None
-        if self._host is None:
+        host = self._lease(self.spec)
+        if host is None:
             return self._deps
-        self._network = self._host._network
-        shared = {d.name for d in self._host._deps}
+        assert isinstance(host, DockerDeployment)
+        self._network = host._network
+        shared = host.dependency_names()
         with self._lock:
-            self._containers.update({name: self._host.container(name) for name in shared})
+            self._containers.update({name: host.container(name) for name in shared})
         return [d for d in self._deps if d.name not in shared]
 
-    def _shared(self, dep: _Dependency) -> bool:
-        return self._host is not None and any(d.name == dep.name for d in self._host._deps)
+    def dependency_names(self) -> set[str]:
+        return {d.name for d in self._deps}
+
+    def shareable_dependencies(self) -> bool:
+        return True
+
+    def wipe_dependencies(self) -> None:
+        deps = self.spec.dependencies
+        if deps.postgres is not None:
+            _wipe_postgres(self.container("postgres"), deps.postgres.user, deps.postgres.database)
+        if deps.redis is not None:
+            code, output = _exec(self.container("redis"), ["redis-cli", "FLUSHALL"])
+            if code != 0 or output != "OK":
+                raise BackendError(f"redis: FLUSHALL answered {output[-200:]!r} (exit {code})")
 
     def _check_images(self) -> None:
         """Every image present locally, or pulled now; fail before creating anything else."""
@@ -211,9 +251,7 @@ class DockerDeployment(Deployment):
         cleanup.unregister(self.run_id)
         self._containers.clear()
         self._ports.clear()
-        host, self._host = self._host, None
-        if host is not None and self._pool is not None:
-            self._pool.release(host, faulted=self._faulted_shared)
+        self._give_back()
 
     # ---- containers --------------------------------------------------------------
     def _run_container(self, name: str, image: str, command: list[str] | None, env: dict[str, str],
@@ -294,7 +332,7 @@ class DockerDeployment(Deployment):
 
     def _dependency_action(self, name: str, action: str) -> None:
         dep = self._dependency(name)
-        self._faulted_shared |= self._shared(dep)
+        self._note_fault(dep.name)
         container = self._container(dep.name)
         if action == "stop":
             container.stop(timeout=10)
@@ -318,7 +356,7 @@ class DockerDeployment(Deployment):
         import docker.errors
 
         dep = self._dependency(name)
-        self._faulted_shared |= self._shared(dep)
+        self._note_fault(dep.name)
         container = self._container(dep.name)
         container.reload()
         attached = self._network.name in (container.attrs["NetworkSettings"]["Networks"] or {})

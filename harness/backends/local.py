@@ -49,7 +49,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from harness.backends.docker import render_env
+from harness.backends.docker import recreate_database, render_env
+from harness.backends.pool import DependencyPool, Leasing
 from harness.cleanup import pid_alive
 from harness.deployment import POLL_INTERVAL, Deployment
 from harness.errors import BackendError, DeploymentError, ReadinessTimeout, SpecError
@@ -353,6 +354,10 @@ class _Server:
         if self.process is not None:
             self.process.stop(signal.SIGTERM, 10)
 
+    def wipe(self) -> None:
+        """Empty the server's state for the next deployment (``harness.backends.pool``)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Fast teardown: the data goes with the deployment anyway."""
         if self.process is not None:
@@ -400,6 +405,12 @@ class _Postgres(_Server):
         if self.spec.database != "postgres":
             self._tool("postgres", "--single", "-D", str(self.data), "postgres",
                        stdin=f'CREATE DATABASE "{self.spec.database}" OWNER "{self.spec.user}";\n')
+
+    def wipe(self) -> None:
+        """Recreate the app's database, over TCP as the app's role (the cluster's superuser here)."""
+        pg = self.spec
+        conninfo = f"host=127.0.0.1 port={self.port} user={pg.user} password={pg.password} dbname=postgres"
+        self._tool("psql", "-d", conninfo, *recreate_database(pg.user, pg.database))
 
     def _spawn(self) -> _Process:
         return _Process([str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port),
@@ -468,6 +479,10 @@ class _Redis(_Server):
     def answers(self) -> bool:
         return _tcp_answers(self.port, b"PING\r\n", b"+PONG")
 
+    def wipe(self) -> None:
+        if not _tcp_answers(self.port, b"FLUSHALL\r\n", b"+OK"):
+            raise DeploymentError(f"redis on 127.0.0.1:{self.port} did not answer FLUSHALL with +OK")
+
 
 class _Embedded:
     """A dependency this machine cannot run: an SQLite file (WAL) shared by the replicas instead."""
@@ -498,19 +513,24 @@ _live: dict[str, "LocalDeployment"] = {}
 _live_lock = threading.Lock()
 
 
-class LocalDeployment(Deployment):
+class LocalDeployment(Leasing, Deployment):
     """A deployment of local processes; see the module docstring.
 
     ``dependencies``: ``auto`` runs the servers that are installed and embeds the rest,
     ``servers`` fails when one is missing, ``embedded`` never runs servers (default:
     ``HARNESS_LOCAL_DEPENDENCIES``, else ``auto``).
+
+    With a ``pool`` (``harness.backends.pool``) it leases the pool's running postgres and
+    redis servers instead of starting its own, and hands them back on close, saying
+    whether it faulted them. ``replicas=0`` is the pool's own use: dependencies only.
     """
 
     def __init__(self, spec: TargetSpec, replicas: int = 1, history: History | None = None,
-                 dependencies: Dependencies | None = None) -> None:
+                 dependencies: Dependencies | None = None, pool: DependencyPool | None = None) -> None:
         super().__init__(spec, history)
-        if replicas < 1:
+        if replicas < 1 and not (replicas == 0 and pool is None):
             raise BackendError(f"a deployment needs at least one replica, got {replicas}")
+        self._pool = pool
         mode = dependencies or os.environ.get("HARNESS_LOCAL_DEPENDENCIES", "auto")
         if mode not in ("auto", "servers", "embedded"):
             raise BackendError(f"dependencies={mode!r}: expected auto, servers or embedded")
@@ -526,7 +546,8 @@ class LocalDeployment(Deployment):
         self._procs: dict[str, _Process] = {}
         self._work: dict[str, Path] = {}
         self._ports: dict[str, int] = {}
-        self._deps: dict[str, _Server | _Embedded] = {}
+        self._deps: dict[str, _Server | _Embedded] = {}  # started (and closed) by this deployment
+        self._shared_deps: dict[str, _Server | _Embedded] = {}  # leased from the pool's host
         self._addresses: dict[str, dict[str, str]] = {}
         self._app_env: dict[str, str] = {}
         self._closed = False
@@ -551,11 +572,15 @@ class LocalDeployment(Deployment):
                 names = ", ".join(self.spec.dependencies.services)
                 raise BackendError(f"{self.spec.name}: dependency services ({names}) run only on the docker "
                                    "backend; the local backend runs postgres and redis")
+            host = self._lease(self.spec)
+            if host is not None:
+                assert isinstance(host, LocalDeployment)
+                self._shared_deps = dict(host._deps)
             self._plan_dependencies()
             with ThreadPoolExecutor(max_workers=max(1, len(self._deps))) as pool:
                 for future in [pool.submit(self._start_dependency, d) for d in self._deps.values()]:
                     future.result()
-            self._addresses = {name: dep.address() for name, dep in self._deps.items()}
+            self._addresses = {name: dep.address() for name, dep in {**self._shared_deps, **self._deps}.items()}
             self._app_env = render_env(self.spec, self._addresses)
             self.replicas = [self.replica_name(i) for i in range(self._initial)]
             self._bring_up(self.replicas)
@@ -567,14 +592,14 @@ class LocalDeployment(Deployment):
     def _plan_dependencies(self) -> None:
         deps = self.spec.dependencies
         embedded = self.root / "embedded" / "state.sqlite3"
-        lines = []
-        if deps.postgres is not None:
+        lines = [f"{name}: shared, {dep.describe}" for name, dep in self._shared_deps.items()]
+        if deps.postgres is not None and "postgres" not in self._shared_deps:
             bindir = postgres_bindir() if self.dependency_mode != "embedded" else None
             if bindir is not None:
                 self._deps["postgres"] = _Postgres(self.root / "postgres", self.root / "logs", deps.postgres, bindir)
             else:
                 self._deps["postgres"] = self._embedded("postgres", embedded, "no initdb, pg_ctl and postgres found")
-        if deps.redis is not None:
+        if deps.redis is not None and "redis" not in self._shared_deps:
             program = redis_server() if self.dependency_mode != "embedded" else None
             if program is not None:
                 self._deps["redis"] = _Redis(self.root / "redis", self.root / "logs", deps.redis, program)
@@ -644,6 +669,20 @@ class LocalDeployment(Deployment):
         self._closed = True
         with _live_lock:
             _live.pop(self.run_id, None)
+        self._shared_deps = {}
+        self._give_back()  # after the replicas are gone: the pool wipes what they wrote
+
+    def dependency_names(self) -> set[str]:
+        return set(self._deps)
+
+    def shareable_dependencies(self) -> bool:
+        """Servers only: an embedded SQLite file lives in this deployment's folder, with its replicas."""
+        return all(isinstance(dep, _Server) for dep in self._deps.values())
+
+    def wipe_dependencies(self) -> None:
+        for dep in self._deps.values():
+            if isinstance(dep, _Server):
+                dep.wipe()
 
     # ---- replica primitives ------------------------------------------------------
     def _create_replica(self, replica: str) -> None:
@@ -769,9 +808,10 @@ class LocalDeployment(Deployment):
 
     # ---- dependencies ------------------------------------------------------------
     def _dependency(self, name: str) -> _Server:
-        dep = self._deps.get(name)
+        every = {**self._shared_deps, **self._deps}
+        dep = every.get(name)
         if dep is None:
-            raise BackendError(f"{self.spec.name} has no dependency {name!r} (has: {', '.join(self._deps) or 'none'})")
+            raise BackendError(f"{self.spec.name} has no dependency {name!r} (has: {', '.join(every) or 'none'})")
         if isinstance(dep, _Embedded):
             raise BackendError(f"dependency {name} of {self.spec.name} is an {dep.describe}; restarting or stopping "
                                f"it needs a real server (install it, e.g. apt-get install -y postgresql "
@@ -780,6 +820,7 @@ class LocalDeployment(Deployment):
 
     def _dependency_action(self, name: str, action: str) -> None:
         dep = self._dependency(name)
+        self._note_fault(name)
         if action in ("stop", "restart"):
             dep.stop()
         if action in ("start", "restart"):

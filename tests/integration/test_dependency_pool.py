@@ -1,4 +1,5 @@
-"""Dependencies reused between deployments: same containers, no data carried over, faulted ones replaced."""
+"""Dependencies reused between deployments, on both backends: the same containers or server processes,
+no data carried over, faulted ones replaced, nothing left after the pool closes."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.backends.docker_pool import DependencyPool
+from harness.backends.local import postgres_bindir, redis_server
+from harness.backends.pool import DependencyPool
 from harness.history import History
 from harness.spec import load_spec
 
 from .conftest import REFAPP, labelled
 
-pytestmark = pytest.mark.docker
-
 
 def _ids(deployment: Any) -> dict[str, str]:
-    return {name: deployment.container(name).id for name in ("postgres", "redis")}
+    """Which postgres and redis the deployment uses: container ids (docker) or server pids (local)."""
+    if hasattr(deployment, "container"):
+        return {name: deployment.container(name).id for name in ("postgres", "redis")}
+    return {name: str(deployment._dependency(name).process.pid) for name in ("postgres", "redis")}
 
 
 def _write(deployment: Any) -> tuple[str, str]:
@@ -34,9 +37,18 @@ def _seen(deployment: Any, record: str, token: str) -> tuple[int, int]:
             httpx.get(f"{base}/sessions/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code)
 
 
-def test_reused_dependencies_are_wiped_and_faulted_ones_replaced(images: None, docker_engine: Any) -> None:
+@pytest.mark.parametrize("backend", [pytest.param("docker", marks=pytest.mark.docker),
+                                     pytest.param("local", marks=pytest.mark.local)])
+def test_reused_dependencies_are_wiped_and_faulted_ones_replaced(backend: str, request: pytest.FixtureRequest) -> None:
+    from tests.integration.test_local_backend import children, roots
+
+    if backend == "docker":
+        request.getfixturevalue("images")
+        engine = request.getfixturevalue("docker_engine")
+    elif postgres_bindir() is None or redis_server() is None:
+        pytest.skip("the local pool shares postgres and redis servers; neither is installed here")
     spec = load_spec(REFAPP / "durable.yaml")
-    pool = DependencyPool(docker_engine)
+    pool = DependencyPool(backend, engine if backend == "docker" else None)
     try:
         with pool.deployer(spec, 1, History()) as first:
             ids = _ids(first)
@@ -58,4 +70,7 @@ def test_reused_dependencies_are_wiped_and_faulted_ones_replaced(images: None, d
                 "two live deployments shared one postgres"
     finally:
         pool.close()
-    assert labelled(docker_engine) == []
+    if backend == "docker":
+        assert labelled(engine) == []
+    else:
+        assert children() == [] and roots() == []
