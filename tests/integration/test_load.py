@@ -272,3 +272,13 @@ def test_users_follow_a_crashed_replica_to_its_new_port(images: None, tmp_path: 
     assert after, f"no request reached app-0 after its start; faults {faults}, load until +{last:.2f}s"
     assert all(op.outcome is Outcome.OK for op in after[-50:])
     assert loaded.result.verdict.validity is Validity.PASS, loaded.result.verdict.explain()
+
+
+def test_local_processes_talk_on_loopback_on_a_free_port(tmp_path: Path) -> None:
+    """--processes: locust's master would bind every interface on port 5557 by default."""
+    from harness.load.runner import command
+
+    first = command(LoadConfig(processes=2), tmp_path)
+    flag = lambda argv, name: argv[argv.index(name) + 1]  # noqa: E731
+    assert flag(first, "--master-bind-host") == "127.0.0.1" and flag(first, "--master-host") == "127.0.0.1"
+    assert flag(first, "--master-bind-port") == flag(first, "--master-port") != "5557"
