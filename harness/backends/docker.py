@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 from harness import cleanup  # noqa: E402
-from harness.backends.pool import Leasing  # noqa: E402
+from harness.backends.pool import Leasing, recreate_database  # noqa: E402
 from harness.deployment import POLL_INTERVAL, Deployment  # noqa: E402
 from harness.errors import BackendError, DeploymentError, EngineUnavailable, ReadinessTimeout, SpecError  # noqa: E402
 from harness.history import History  # noqa: E402
@@ -105,17 +105,6 @@ def _dependencies(spec: TargetSpec) -> list[_Dependency]:
 def _exec(container: Any, argv: list[str]) -> tuple[int, str]:
     result = container.exec_run(argv)
     return result.exit_code, (result.output or b"").decode(errors="replace").strip()
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def recreate_database(user: str, database: str) -> list[str]:
-    """psql arguments that drop the app's database and create it again, empty, owned by ``user``."""
-    return ["-X", "-q", "-v", "ON_ERROR_STOP=1",
-            "-c", f"DROP DATABASE IF EXISTS {_quoted(database)} WITH (FORCE)",
-            "-c", f"CREATE DATABASE {_quoted(database)} OWNER {_quoted(user)}"]
 
 
 def _wipe_postgres(container: Any, user: str, database: str) -> None:

@@ -49,8 +49,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from harness.backends.docker import recreate_database, render_env
-from harness.backends.pool import DependencyPool, Leasing
+from harness.backends.docker import render_env
+from harness.backends.pool import DependencyPool, Leasing, recreate_database
 from harness.cleanup import pid_alive
 from harness.deployment import POLL_INTERVAL, Deployment
 from harness.errors import BackendError, DeploymentError, ReadinessTimeout, SpecError

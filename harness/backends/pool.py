@@ -52,6 +52,17 @@ def host_spec(spec: TargetSpec) -> TargetSpec | None:
                                    "dependencies": Dependencies(postgres=deps.postgres, redis=deps.redis)})
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def recreate_database(user: str, database: str) -> list[str]:
+    """psql arguments that drop the app's database and create it again, empty, owned by ``user``."""
+    return ["-X", "-q", "-v", "ON_ERROR_STOP=1",
+            "-c", f"DROP DATABASE IF EXISTS {_quoted(database)} WITH (FORCE)",
+            "-c", f"CREATE DATABASE {_quoted(database)} OWNER {_quoted(user)}"]
+
+
 def _key(spec: TargetSpec) -> str:
     return json.dumps(spec.dependencies.model_dump(mode="json"), sort_keys=True)
 

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -152,16 +151,12 @@ def command(config: LoadConfig, folder: Path, locustfile: Path = LOCUSTFILE) -> 
     elif config.processes > 1:
         # Locust's own master and forked workers talk over TCP: on 127.0.0.1 only (its default binds
         # every interface) and on a free port (its default 5557 would clash between parallel runs).
-        port = str(_free_port())
+        from harness.backends.local import free_port
+
+        port = str(free_port())
         args += ["--processes", str(config.processes), "--master-bind-host", "127.0.0.1",
                  "--master-bind-port", port, "--master-host", "127.0.0.1", "--master-port", port]
     return _locust(*args)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _kill_group(pgid: int, sig: int) -> None:

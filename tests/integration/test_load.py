@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.backends.local import free_port
 from harness.checkers.base import Validity
 from harness.history import Outcome
 from harness.load.faults import DuringLoad
@@ -222,17 +222,11 @@ def test_durable_holds_in_five_runs_and_every_response_is_accounted(images: None
         _assert_exact(loaded, served)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.docker
 def test_a_remote_worker_streams_its_records_to_the_master(images: None, tmp_path: Path) -> None:
     """Master + one local worker + one worker as on another machine: no plan, endpoints or records folder
     of its own, the locustfile fetched from the master (``-f -``); all its responses end up in the history."""
-    port = _free_port()
+    port = free_port()
     remote_dir = tmp_path / "remote"
     remote_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_LOAD_")}
