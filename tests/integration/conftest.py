@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from harness.cleanup import sweep
 from harness.errors import EngineUnavailable
 
 
@@ -19,11 +20,15 @@ def docker_engine() -> Any:
     from harness.backends.docker import docker_client
 
     try:
-        return docker_client()
+        client = docker_client()
     except EngineUnavailable as exc:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true and no Docker engine: {exc}", pytrace=False)
         pytest.skip(f"no Docker engine: {exc}")
+    # A killed earlier session's containers outlive it (and an engine restart); they only cost
+    # memory here, since every check of leftovers looks at this process's own.
+    sweep(client)
+    return client
 
 
 @pytest.fixture(scope="session")
