@@ -18,6 +18,7 @@ import httpx
 from harness.adapter import Adapter, ReplicaHttp, Reply
 from harness.errors import BackendError, SpecError
 from harness.history import History, Operation, Outcome
+from harness.tls import tls_context
 
 #: httpx exception type -> outcome, most specific first.
 ERROR_OUTCOMES: tuple[tuple[type[BaseException], Outcome], ...] = (
@@ -85,7 +86,7 @@ class Client:
         self.adapter = adapter if adapter is not None else Adapter()
         # No cookie jar: a cookie is sent only when an operation sends it (see ReplicaHttp).
         self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout), transport=transport,
-                                  cookies=_NoCookies())
+                                  cookies=_NoCookies(), verify=tls_context())
 
     def call(self, kind: str, name: str, replica: str, variables: dict[str, Any] | None = None,
              args: dict[str, Any] | None = None, phase: str = "main") -> Operation:

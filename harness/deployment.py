@@ -20,6 +20,7 @@ import httpx
 from harness.errors import BackendError, DeploymentError, ReadinessTimeout
 from harness.history import History
 from harness.spec import TargetSpec
+from harness.tls import tls_context
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -136,7 +137,7 @@ class Deployment(ABC):
         path = self.spec.app.readiness_path
         start = time.monotonic()
         last = "no answer yet"
-        with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5)) as http:
+        with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5), verify=tls_context()) as http:
             while True:
                 code = self._exit_status(replica)
                 if code is not None:
