@@ -1,9 +1,13 @@
-"""The FastAPI app: routes for every state kind, over the mode's Backend.
+"""The HTTP routes for every state kind, built once at import, before any setting is read.
 
-Settings are validated at import so ``uvicorn refapp.main:app`` exits with
-code 2 before serving when STORAGE (or another setting) is wrong. Handlers are
-plain ``def`` functions: they run in FastAPI's threadpool and may block on
-psycopg, redis-py and sqlite3 without stalling the event loop.
+Building FastAPI's routes is most of what the app costs to start (request and
+response models for every endpoint). They read the settings and the mode's
+Backend only when a request arrives, from the module globals ``bind`` sets, so
+the local backend's fork server can import this module once and every replica
+forked from it starts with its routes ready. ``refapp.main`` reads the settings
+and binds them. Handlers are plain ``def`` functions: they run in FastAPI's
+threadpool and may block on psycopg, redis-py and sqlite3 without stalling the
+event loop.
 """
 
 from __future__ import annotations
@@ -19,41 +23,19 @@ from fastapi import FastAPI, File, Header, HTTPException, Request, Response, Upl
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from refapp.config import ConfigError, Settings, load_settings
+from refapp.config import Settings
 from refapp.errors import AlreadyUsed, CoolingDown, Expired, NotFound, StorageUnavailable
 from refapp.middleware import ReplicaMiddleware, RequestCounter
 from refapp.models import Quote, Record, Session, StoredFile, now
-from refapp.modes import build_backend
+from refapp.storage.base import Backend
 from refapp.payloads import IncrementBody, LoginBody, QuoteBody, RecordBody
 from refapp.readiness import failed_checks
 from refapp.schema import SchemaError
 
 log = logging.getLogger("refapp")
 
-
-def _configure_logging() -> None:
-    """Send our log lines (fallbacks, flushes) and the pool's to stderr, like uvicorn's."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-    for name, level in (("refapp", logging.INFO), ("psycopg.pool", logging.WARNING)):
-        logger = logging.getLogger(name)
-        if not logger.handlers:
-            logger.addHandler(handler)
-            logger.setLevel(level)
-            logger.propagate = False
-
-
-def _settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        print(f"refapp: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
-
-
-settings = _settings_or_exit()
-_configure_logging()
-backend = build_backend(settings)
+settings: Settings   # set by bind(), before the app serves
+backend: Backend
 requests_served = RequestCounter()
 
 
@@ -71,7 +53,14 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="refapp", lifespan=lifespan)
-app.add_middleware(ReplicaMiddleware, replica=settings.replica_name, counter=requests_served)
+
+
+def bind(settings_: Settings, backend_: Backend) -> FastAPI:
+    """Give the routes their settings and storage; the app is ready to serve afterwards."""
+    global settings, backend
+    settings, backend = settings_, backend_
+    app.add_middleware(ReplicaMiddleware, replica=settings.replica_name, counter=requests_served)
+    return app
 
 
 @app.exception_handler(StorageUnavailable)
