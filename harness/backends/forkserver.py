@@ -43,20 +43,29 @@ def _reap(exits: str) -> None:
     The status is read without reaping (``WNOWAIT``) and written first: while the file
     is missing the pid still exists (a zombie), so the harness never sees a replica
     that is gone with no status.
+
+    SIGCHLD is blocked meanwhile. Otherwise a second child ending during this loop
+    runs the handler again, nested, and that call reaps the child this one is about
+    to reap, whose ``waitpid`` then fails and takes the fork server down. A SIGCHLD
+    that arrives while blocked is delivered on unblocking, so no child is missed.
     """
-    while True:
-        try:
-            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return
-        if info is None or info.si_pid == 0:
-            return
-        code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
-        path = os.path.join(exits, str(info.si_pid))
-        with open(path + ".tmp", "w") as fh:
-            fh.write(str(code))
-        os.replace(path + ".tmp", path)
-        os.waitpid(info.si_pid, 0)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    try:
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None or info.si_pid == 0:
+                return
+            code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+            path = os.path.join(exits, str(info.si_pid))
+            with open(path + ".tmp", "w") as fh:
+                fh.write(str(code))
+            os.replace(path + ".tmp", path)
+            os.waitpid(info.si_pid, 0)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def _run_child(request: dict[str, Any]) -> None:
@@ -65,6 +74,7 @@ def _run_child(request: dict[str, Any]) -> None:
     try:
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())  # a replica starts with no signal blocked
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.chdir(request["cwd"])
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

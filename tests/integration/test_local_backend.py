@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from harness.backends import choose_backend, docker_deployer, local_deployer
-from harness.backends.local import LocalDeployment, _processes_under, postgres_bindir, redis_server, sweep
+from harness.backends.local import LocalDeployment, _ForkServer, _processes_under, postgres_bindir, redis_server, sweep
 from harness.client import Client
 from harness.errors import BackendError, DeploymentError
 from harness.history import Outcome
@@ -234,6 +234,23 @@ def test_preloaded_replicas_are_forked_and_report_their_exit(spec: TargetSpec, c
         assert httpx.get(deployment.endpoint("app-0") + "/readyz", timeout=5).status_code == 200
         assert psutil.Process(pid_of(deployment, "app-0")).ppid() == server.proc.pid
     assert_nothing_left(root)
+
+
+def test_fork_server_reports_every_exit_when_replicas_end_together(clean: None, tmp_path: Path) -> None:
+    """Children ending during the fork server's reaping must neither be missed nor kill it (a nested
+    SIGCHLD handler once reaped a child twice and took the fork server down)."""
+    (tmp_path / "logs").mkdir()
+    server = _ForkServer(["json"], tmp_path, {"PATH": os.environ.get("PATH", "")}, 30)
+    try:
+        for round_ in range(40):
+            replicas = [server.spawn(["-c", f"import sys; sys.exit({n})"], tmp_path, {}, tmp_path / "logs" / "r.log")
+                        for n in range(1, 5)]
+            statuses = [r.exit_status() if r.wait(10) else None for r in replicas]
+            log = (tmp_path / "logs" / "forkserver.log").read_text()
+            assert statuses == [1, 2, 3, 4], f"round {round_}: {statuses}\n{log}"
+            assert server.proc.poll() is None, "the fork server died"
+    finally:
+        server.close()
 
 
 @pytest.mark.parametrize("preload, command, message, log", [
