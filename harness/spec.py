@@ -63,9 +63,10 @@ class ProcessSpec(_Strict):
                                 "as in the command, and the dependency addresses")
     preload: list[str] = Field(default_factory=list, description="Python modules to import once, in a fork "
                                "server from which every replica is forked (the command must start with python): "
-                               "N replicas then start nearly as fast as one. Only modules that keep no state and read "
-                               "no per-replica settings when imported (libraries, stateless app modules; the app's "
-                               "folder is importable); the command's own module loads in each replica")
+                               "N replicas then start nearly as fast as one. Only modules that read no per-replica "
+                               "settings when imported (libraries, the app's routes when settings are bound later, as "
+                               "in the reference app's `refapp/routes.py`; the app's folder is importable); the "
+                               "command's own module loads in each replica")
 
 
 class AppSpec(_Strict):

@@ -209,11 +209,20 @@ class _Forked(_Process):
         self.argv, self.log_path, self.pid, self._exits = argv, log_path, pid, exits
 
     def exit_status(self) -> int | None:
+        status = self._written()
+        if status is not None or pid_alive(self.pid):
+            return status
+        # Gone: the fork server writes the status before it reaps, so it is there now, unless the
+        # fork server itself is gone and cannot report it. (It may have been written and reaped
+        # between the first read and the liveness check.)
+        status = self._written()
+        return -1 if status is None else status
+
+    def _written(self) -> int | None:
         try:
             return int((self._exits / str(self.pid)).read_text())
         except (OSError, ValueError):
-            pass
-        return None if pid_alive(self.pid) else -1  # the fork server is gone and cannot report it
+            return None
 
     def wait(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

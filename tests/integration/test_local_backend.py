@@ -253,6 +253,24 @@ def test_fork_server_reports_every_exit_when_replicas_end_together(clean: None, 
         server.close()
 
 
+def test_a_replica_polled_as_it_ends_reports_its_own_status(clean: None, tmp_path: Path) -> None:
+    """The status is written, then the child reaped: a poll that misses the file and then finds the
+    pid gone must read the file again, not report the fork server as gone (-1)."""
+    (tmp_path / "logs").mkdir()
+    server = _ForkServer(["json"], tmp_path, {"PATH": os.environ.get("PATH", "")}, 30)
+    try:
+        seen = []
+        for _ in range(150):
+            replica = server.spawn(["-c", "import sys; sys.exit(3)"], tmp_path, {}, tmp_path / "logs" / "r.log")
+            deadline = time.monotonic() + 10
+            while (status := replica.exit_status()) is None and time.monotonic() < deadline:
+                pass  # as tight as it gets: the race is between two reads of one poll
+            seen.append(status)
+        assert set(seen) == {3}, {s: seen.count(s) for s in set(seen)}
+    finally:
+        server.close()
+
+
 @pytest.mark.parametrize("preload, command, message, log", [
     (["json"], ["python", "-c", "import sys; print('bad start'); sys.exit(3)"], "exited with code 3", "bad start"),
     # an import that prints to stdout, even what looks like an answer, cannot confuse the fork server's answers
