@@ -23,7 +23,8 @@ import httpx
 import pytest
 
 from harness.backends import choose_backend, docker_deployer, local_deployer
-from harness.backends.local import LocalDeployment, _ForkServer, _processes_under, postgres_bindir, redis_server, sweep
+from harness.backends.local import (LocalDeployment, _Forked, _ForkServer, _processes_under, postgres_bindir,
+                                    redis_server, sweep)
 from harness.client import Client
 from harness.errors import BackendError, DeploymentError
 from harness.history import Outcome
@@ -236,39 +237,40 @@ def test_preloaded_replicas_are_forked_and_report_their_exit(spec: TargetSpec, c
     assert_nothing_left(root)
 
 
-def test_fork_server_reports_every_exit_when_replicas_end_together(clean: None, tmp_path: Path) -> None:
+@pytest.fixture
+def fork_server(clean: None, tmp_path: Path) -> Iterator[_ForkServer]:
+    """A bare fork server (nothing but ``json`` preloaded) whose replicas run ``-c`` code in ``tmp_path``."""
+    (tmp_path / "logs").mkdir()
+    server = _ForkServer(["json"], tmp_path, {"PATH": os.environ.get("PATH", "")}, 30)
+    yield server
+    server.close()
+
+
+def _exiting(server: _ForkServer, code: int, folder: Path) -> _Forked:
+    return server.spawn(["-c", f"import sys; sys.exit({code})"], folder, {}, folder / "logs" / "r.log")
+
+
+def test_fork_server_reports_every_exit_when_replicas_end_together(fork_server: _ForkServer, tmp_path: Path) -> None:
     """Children ending during the fork server's reaping must neither be missed nor kill it (a nested
     SIGCHLD handler once reaped a child twice and took the fork server down)."""
-    (tmp_path / "logs").mkdir()
-    server = _ForkServer(["json"], tmp_path, {"PATH": os.environ.get("PATH", "")}, 30)
-    try:
-        for round_ in range(40):
-            replicas = [server.spawn(["-c", f"import sys; sys.exit({n})"], tmp_path, {}, tmp_path / "logs" / "r.log")
-                        for n in range(1, 5)]
-            statuses = [r.exit_status() if r.wait(10) else None for r in replicas]
-            log = (tmp_path / "logs" / "forkserver.log").read_text()
-            assert statuses == [1, 2, 3, 4], f"round {round_}: {statuses}\n{log}"
-            assert server.proc.poll() is None, "the fork server died"
-    finally:
-        server.close()
+    for round_ in range(40):
+        replicas = [_exiting(fork_server, n, tmp_path) for n in range(1, 5)]
+        statuses = [r.exit_status() if r.wait(10) else None for r in replicas]
+        assert statuses == [1, 2, 3, 4], f"round {round_}: {statuses}\n{fork_server.log.read_text()}"
+        assert fork_server.proc.poll() is None, "the fork server died"
 
 
-def test_a_replica_polled_as_it_ends_reports_its_own_status(clean: None, tmp_path: Path) -> None:
+def test_a_replica_polled_as_it_ends_reports_its_own_status(fork_server: _ForkServer, tmp_path: Path) -> None:
     """The status is written, then the child reaped: a poll that misses the file and then finds the
     pid gone must read the file again, not report the fork server as gone (-1)."""
-    (tmp_path / "logs").mkdir()
-    server = _ForkServer(["json"], tmp_path, {"PATH": os.environ.get("PATH", "")}, 30)
-    try:
-        seen = []
-        for _ in range(150):
-            replica = server.spawn(["-c", "import sys; sys.exit(3)"], tmp_path, {}, tmp_path / "logs" / "r.log")
-            deadline = time.monotonic() + 10
-            while (status := replica.exit_status()) is None and time.monotonic() < deadline:
-                pass  # as tight as it gets: the race is between two reads of one poll
-            seen.append(status)
-        assert set(seen) == {3}, {s: seen.count(s) for s in set(seen)}
-    finally:
-        server.close()
+    seen = []
+    for _ in range(150):
+        replica = _exiting(fork_server, 3, tmp_path)
+        deadline = time.monotonic() + 10
+        while (status := replica.exit_status()) is None and time.monotonic() < deadline:
+            pass  # as tight as it gets: the race is between two reads of one poll
+        seen.append(status)
+    assert set(seen) == {3}, {s: seen.count(s) for s in set(seen)}
 
 
 @pytest.mark.parametrize("preload, command, message, log", [
