@@ -19,7 +19,10 @@ Only the preloaded libraries are shared, and those must not read per-replica set
 when imported.
 
 This process reaps its children and writes each exit status to ``<exits>/<pid>``
-(``HARNESS_FORK_EXITS``), where the harness, which is not their parent, reads it.
+(``HARNESS_FORK_EXITS``), where the harness, which is not their parent, reads it. It
+waits in a ``select`` over its stdin and a pipe that ``signal.set_wakeup_fd`` writes to
+on every SIGCHLD, and reaps after every wake-up: an exit is written as soon as it
+happens, whatever the fork server was doing at the time.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import importlib
 import json
 import os
 import runpy
+import select
 import signal
 import sys
 import traceback
@@ -44,28 +48,33 @@ def _reap(exits: str) -> None:
     is missing the pid still exists (a zombie), so the harness never sees a replica
     that is gone with no status.
 
-    SIGCHLD is blocked meanwhile. Otherwise a second child ending during this loop
-    runs the handler again, nested, and that call reaps the child this one is about
-    to reap, whose ``waitpid`` then fails and takes the fork server down. A SIGCHLD
-    that arrives while blocked is delivered on unblocking, so no child is missed.
+    Called from the main loop only, never from a signal handler: a Python handler runs
+    between bytecodes, so a SIGCHLD that lands just before the loop blocks in a read
+    would wait for the next request to be handled (and a handler that reaps can nest
+    inside itself and reap a child twice).
     """
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None or info.si_pid == 0:
+            return
+        code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+        path = os.path.join(exits, str(info.si_pid))
+        with open(path + ".tmp", "w") as fh:
+            fh.write(str(code))
+        os.replace(path + ".tmp", path)
+        os.waitpid(info.si_pid, 0)
+
+
+def _drain(fd: int) -> None:
+    """Empty the non-blocking wake-up pipe."""
     try:
-        while True:
-            try:
-                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:
-                return
-            if info is None or info.si_pid == 0:
-                return
-            code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
-            path = os.path.join(exits, str(info.si_pid))
-            with open(path + ".tmp", "w") as fh:
-                fh.write(str(code))
-            os.replace(path + ".tmp", path)
-            os.waitpid(info.si_pid, 0)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
 
 
 def _run_child(request: dict[str, Any]) -> None:
@@ -73,6 +82,7 @@ def _run_child(request: dict[str, Any]) -> None:
     code = 1
     try:
         os.setsid()
+        signal.set_wakeup_fd(-1)  # the fork server's pipe: closed below, and its number may be reused
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())  # a replica starts with no signal blocked
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -129,18 +139,35 @@ def main(modules: list[str]) -> int:
     # a replica does not touch (and copy, page by page) the memory it shares with this process.
     gc.collect()
     gc.freeze()
-    signal.signal(signal.SIGCHLD, lambda *_: _reap(exits))
+    # A SIGCHLD only wakes the loop: the C-level handler writes to this pipe at the moment of the
+    # signal, so an exit just before the loop blocks still makes the select below return at once.
+    wake_r, wake_w = os.pipe()
+    for fd in (wake_r, wake_w):
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness stops this process, not a Ctrl-C on its terminal
     answers.write(json.dumps({"ready": True}) + "\n")
     answers.flush()
-    for line in sys.stdin:
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            _run_child(request)
-        answers.write(json.dumps({"pid": pid}) + "\n")
-        answers.flush()
-    return 0
+    pending = b""
+    while True:
+        _reap(exits)
+        readable, _, _ = select.select([0, wake_r], [], [])
+        if wake_r in readable:
+            _drain(wake_r)
+        if 0 not in readable:
+            continue
+        chunk = os.read(0, 65536)
+        if not chunk:
+            return 0  # the harness closed our stdin
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in filter(None, lines):
+            pid = os.fork()
+            if pid == 0:
+                _run_child(json.loads(line))
+            answers.write(json.dumps({"pid": pid}) + "\n")
+            answers.flush()
 
 
 if __name__ == "__main__":
