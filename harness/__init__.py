@@ -4,7 +4,7 @@ The public surface is listed in ``__all__``; everything else is internal.
 """
 
 from harness.adapter import Adapter, ReplicaHttp, accepted, rejected, unexpected
-from harness.checkers.base import Validity, Verdict, Violation, judge
+from harness.checkers.base import Finding, Validity, Verdict, Violation, judge, judges
 from harness.checkers.sessions import check_sessions
 from harness.client import Client
 from harness.deployment import Deployment
@@ -21,6 +21,7 @@ from harness.errors import (
 from harness.history import FaultEvent, History, Operation, Outcome
 from harness.run import Scenario, drive, execute
 from harness.spec import TargetSpec, load_spec
+from harness.spec_adapter import SpecAdapter
 
 __all__ = [
     "Adapter",
@@ -31,6 +32,7 @@ __all__ = [
     "EngineUnavailable",
     "ExtractionError",
     "FaultEvent",
+    "Finding",
     "HarnessError",
     "History",
     "ImageBuildError",
@@ -39,6 +41,7 @@ __all__ = [
     "ReadinessTimeout",
     "ReplicaHttp",
     "Scenario",
+    "SpecAdapter",
     "SpecError",
     "TargetSpec",
     "Validity",
@@ -49,6 +52,7 @@ __all__ = [
     "drive",
     "execute",
     "judge",
+    "judges",
     "load_spec",
     "rejected",
     "unexpected",

@@ -136,8 +136,13 @@ class Adapter:
     #: rate_limit: allowed hits per window and key, and the window in seconds
     rate_limit_limit: int = 10
     rate_limit_window: float = 10.0
+    #: rate_limit: the algorithm as in a spec's long form (docs/models.md), e.g. {"name": "sliding-window"};
+    #: None: not declared, judged as a fixed window starting anywhere
+    rate_limit_algorithm: dict[str, Any] | None = None
     #: cooldowns: seconds a started cooldown lasts
     cooldown_period: float = 60.0
+    #: sessions: "server-side" or "client-side" (docs/models.md); None = not declared, judged as server-side
+    sessions_model: str | None = None
 
     def supports(self, kind: str, operation: str) -> bool:
         method = getattr(type(self), f"{kind}_{operation}", None)
@@ -150,9 +155,14 @@ class Adapter:
     def settings(self, kind: str) -> dict[str, float]:
         """Parameters a workload and its checker need: a rate limit's limit and window, a cooldown's period."""
         if kind == "rate_limit":
-            return {"limit": self.rate_limit_limit, "window": self.rate_limit_window}
+            settings = {"limit": self.rate_limit_limit, "window": self.rate_limit_window}
+            if self.rate_limit_algorithm is not None:
+                settings["algorithm"] = dict(self.rate_limit_algorithm)  # type: ignore[assignment]
+            return settings
         if kind == "cooldowns":
             return {"period": self.cooldown_period}
+        if kind == "sessions" and self.sessions_model is not None:
+            return {"model": self.sessions_model}  # type: ignore[dict-item]
         return {}
 
     def describe(self) -> str:

@@ -1,6 +1,6 @@
 """Nothing is left behind: labels on everything, removal by run, a sweep of dead runs.
 
-Every container and network carries ``io.harness.run`` (the deployment's run id),
+Every container, network and volume carries ``io.harness.run`` (the deployment's run id),
 the owning process id and host. A deployment removes its own run on exit; an
 ``atexit`` hook removes runs still registered when the interpreter ends (Ctrl-C,
 an error outside a ``with``); ``sweep`` removes runs whose owning process is gone
@@ -13,6 +13,7 @@ import atexit
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 LABEL_RUN = "io.harness.run"
@@ -39,25 +40,49 @@ def unregister(run_id: str) -> None:
         _live.pop(run_id, None)
 
 
-def remove_run(client: Any, run_id: str) -> int:
-    """Remove every container, then every network, of one run; returns how many objects went."""
+def remove_run(client: Any, run_id: str, wait: float = 10.0) -> int:
+    """Remove every container, then every network and volume, of one run; returns how many objects went.
+
+    Networks and volumes go last: Docker refuses to remove one that a container still uses.
+    Another remover may be at work on the same run at the same time (the reaper of a killed
+    harness, a second sweep): a container it is already removing is left to it, and networks
+    and volumes are retried, for at most ``wait`` seconds, until its containers are gone.
+    """
     import docker.errors
 
     selector = {"label": f"{LABEL_RUN}={run_id}"}
     removed = 0
-    for container in client.containers.list(all=True, filters=selector):
-        try:
-            container.remove(force=True, v=True)
-            removed += 1
-        except docker.errors.NotFound:
-            pass
-    for network in client.networks.list(filters=selector):
-        try:
-            network.remove()
-            removed += 1
-        except docker.errors.NotFound:
-            pass
+    for container in client.containers.list(all=True, filters=selector, ignore_removed=True):
+        removed += _remove(lambda: container.remove(force=True, v=True))
+    deadline = time.monotonic() + wait
+    for kind in (client.networks, client.volumes):
+        for obj in kind.list(filters=selector):
+            while True:
+                try:
+                    removed += _remove(obj.remove)
+                    break
+                except docker.errors.APIError as exc:
+                    # in use (a network: 403 "has active endpoints"; a volume: 409) by a container
+                    # another remover is still removing
+                    if exc.status_code not in (403, 409) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
     return removed
+
+
+def _remove(remove: Any) -> int:
+    """1 when ``remove()`` removed the object; 0 when it is gone already or another remover has it."""
+    import docker.errors
+
+    try:
+        remove()
+        return 1
+    except docker.errors.NotFound:
+        return 0
+    except docker.errors.APIError as exc:
+        if exc.status_code == 409 and "in progress" in str(exc.explanation or exc):
+            return 0
+        raise
 
 
 def pid_alive(pid: int) -> bool:
@@ -76,8 +101,9 @@ def sweep(client: Any) -> list[str]:
     Runs of live processes are left alone: another harness may be using them.
     """
     runs: dict[str, dict[str, str]] = {}
-    for obj in [*client.containers.list(all=True, filters={"label": LABEL_RUN}),
-                *client.networks.list(filters={"label": LABEL_RUN})]:
+    for obj in [*client.containers.list(all=True, filters={"label": LABEL_RUN}, ignore_removed=True),
+                *client.networks.list(filters={"label": LABEL_RUN}),
+                *client.volumes.list(filters={"label": LABEL_RUN})]:
         obj_labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
         runs.setdefault(obj_labels.get(LABEL_RUN, ""), obj_labels)
     swept = []

@@ -3,8 +3,9 @@
 ``harness run`` runs the scenario suites with pytest (the plugin does the work),
 shows each scenario as it runs, then prints the verdict table. Exit status: 0 every
 verdict passed, 1 a violation or a failed scenario, 2 and above an error before any
-verdict (pytest's codes). ``harness check-spec`` reads a spec back in words before
-a long run; ``harness report`` re-renders a stored run.
+verdict (pytest's codes), 130 a signal (SIGINT, SIGTERM, SIGHUP) stopped the run.
+``harness check-spec`` reads a spec back in words before a long run; ``harness
+report`` re-renders a stored run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import signal
 import sys
 import time
 from pathlib import Path
@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from rich.markup import escape
+
+from harness import interrupt
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -45,18 +47,32 @@ a crash and a restart: the rate limit per window summed over replicas, with ever
 response recorded; locust's HTML and CSV reports land in the run folder).
 
 The run folder (--out) gets one history per scenario (JSON lines), verdicts.json,
-junit.xml and report.html, with secrets redacted.
+junit.xml and report.html, with secrets redacted. It must be a new or empty
+folder, and is locked for the run: a second run given the same --out is refused.
+A run is refused before anything starts when --target is not a file, a number is
+below 1, or --replicas (times --parallel) is more than the machine can plausibly
+start within the spec's app.ready_timeout (the figure and the reason are shown).
 
-exit status: 0 every verdict passed; 1 a violation or a failed scenario; 2 an
+exit status: 0 every verdict passed (a scenario with nothing to check on this
+target is skipped, shown as unknown); 1 a violation or a failed scenario; 2 an
 error that kept the harness from judging (bad spec, a value the spec extracts
-missing from a response, no Docker engine, image build failed)."""
+missing from a response, no Docker engine, image build failed, a deployment that
+failed or never became ready, locust failed): each such scenario is an `error`
+row of the verdict table, an <error> in junit.xml and a card in report.html,
+with its cause in words (the traceback with -v or --debug); 130 a signal
+(SIGINT, SIGTERM or SIGHUP) stopped the run: what it deployed was removed, and
+the reports hold the scenarios that finished, marked interrupted."""
 
 CHECK_HELP = """\
-Validate each spec (unknown fields, missing fields, wrong types, placeholders an
-operation does not provide, build contexts and adapter files that do not exist)
-and print what it will make the harness do: the image and how it is built, the
-environment (secrets masked), the dependencies, the request behind every
-operation of every state kind, and the policy. Starts nothing.
+Validate each spec (unknown fields, missing fields, wrong types, duplicate YAML
+keys, unknown placeholders in operations, app.env and app.process, build contexts
+and adapter files that do not exist) and print what it will make the harness do:
+the image and how it is built (a warning when it is neither present nor
+buildable), the environment with its placeholders filled in as --backend fills
+them, the dependencies, every request (method, path, query, headers, cookies,
+body) behind every operation of every state kind, and the policy. Secrets are
+masked by name and by value (passwords in URLs, token shapes, high-entropy
+strings) with the pseudonyms reports use. Starts nothing.
 
 exit status: 0 every spec is valid; 2 a spec is invalid (the error names the
 file, the field and what was expected)."""
@@ -65,11 +81,6 @@ IMAGES_HELP = """\
 Build every image the harness needs without a registry: a Debian base from
 debootstrap, harness-postgres and harness-redis, and the app image of each target
 spec that has an app.build section. Unchanged images are skipped (content hash)."""
-
-
-def _terminate_as_interrupt(signum: int, frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so every deployment's teardown runs."""
-    raise KeyboardInterrupt
 
 
 class Progress:
@@ -91,22 +102,40 @@ class Progress:
             self.total = len(ids)
             console.print(f"{self.total} scenario(s) selected, run by parallel workers")
 
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_keyboard_interrupt(self) -> None:
+        """A signal is not a crash: one line says which stopped the run (``cmd_run``), not pytest's
+        KeyboardInterrupt banner with a source location."""
+        config = getattr(self, "config", None)
+        reporter = config.pluginmanager.get_plugin("terminalreporter") if config is not None else None
+        crash = getattr(getattr(reporter, "_keyboardinterrupt_memo", None), "reprcrash", None)
+        if crash is not None:  # pytest prints only its message when it does not name KeyboardInterrupt
+            crash.message = f"interrupted by {interrupt.received() or 'SIGINT'}"
+
     def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
         console.print(f"[dim]\\[{self.done + 1}/{self.total}] running {escape(nodeid.split('::', 1)[-1])}[/]")
 
     def pytest_runtest_logreport(self, report: object) -> None:
         when, outcome = getattr(report, "when", ""), getattr(report, "outcome", "")
-        if outcome == "failed":
+        # The plugin puts an error's cause, redacted, in user_properties: serialised by pytest-xdist too.
+        cause = next((str(v) for k, v in getattr(report, "user_properties", []) if k == "harness_error"), None)
+        if outcome == "failed" and cause is None:
             # Found in the report's text, so it works under pytest-xdist too (the exception stays in the worker).
             match = HARNESS_ERROR.search(str(getattr(report, "longrepr", "")))
             if match:
-                self.errors.append(f"{getattr(report, 'nodeid', '?')}: {match.group(1)}: {match.group(2)}")
-        if when == "call" or (when == "setup" and outcome != "passed"):
-            self.done += 1
-            style = {"passed": "green", "failed": "red"}.get(outcome, "yellow")
+                cause = f"{match.group(1)}: {match.group(2)}"
+        if cause is not None:
+            self.errors.append(f"{getattr(report, 'nodeid', '?')}: {cause}")
+        if when == "call" or (when == "setup" and outcome != "passed") or (when == "teardown" and cause):
+            self.done += when != "teardown"
+            shown = "error" if cause else outcome
+            style = {"passed": "green", "failed": "red", "error": "bold red"}.get(shown, "yellow")
             name = getattr(report, "nodeid", "").split("::", 1)[-1]
-            console.print(f"\\[{self.done}/{self.total}] [{style}]{outcome}[/] {escape(name)} "
-                          f"({getattr(report, 'duration', 0.0):.1f}s)")
+            console.print(f"\\[{self.done}/{self.total}] [{style}]{shown}[/] {escape(name)} "
+                          f"({getattr(report, 'duration', 0.0):.1f}s){': ' + escape(cause) if cause else ''}")
 
 
 def _replicas_text(given: int | None, suites: list[str]) -> str:
@@ -115,15 +144,27 @@ def _replicas_text(given: int | None, suites: list[str]) -> str:
     return "3" if suites == ["load"] else "2 (load suite: 3)" if "load" in suites else "2"
 
 
+def preflight_int(text: str) -> int:
+    """``--replicas``, ``--users``, ``--duration``, ``--parallel``: at least 1, refused by argparse with the flag's name."""
+    from harness.preflight import positive_int
+
+    return positive_int(text)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from harness.report.terminal import print_verdicts
     from harness.spec import load_spec
 
+    from harness import preflight
+
+    preflight.check_target(args.target)
     spec = load_spec(args.target)  # a bad spec fails here, before anything starts
     out = Path(args.out or ROOT / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     suites = args.suite or DEFAULT_SUITES
+    preflight.check_replicas(args.replicas or (3 if "load" in suites else 2), args.parallel, spec.app.ready_timeout)
+    preflight.claim_out(out)  # new or empty, and locked until this process ends
     marker = " or ".join(SUITES[s] for s in suites)
     # --replicas only when given: the load suite runs on 3 replicas unless told otherwise
     replicas = ["--replicas", str(args.replicas)] if args.replicas is not None else []
@@ -134,21 +175,61 @@ def cmd_run(args: argparse.Namespace) -> int:
     pytest_args = [str(SCENARIOS), "-m", marker, "--target", str(args.target), *replicas, *load, *parallel,
                    "--seed", str(args.seed), "--backend", args.backend, "--harness-out", str(out),
                    "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-q" if not args.verbose else "-v",
+                   # an error shows its cause in words; the library traceback only with -v or --debug
+                   *(["--tb=long"] if args.debug else []),
                    # harness is imported before pytest starts, so pytest cannot rewrite its asserts: expected.
                    "-W", "ignore::pytest.PytestAssertRewriteWarning",
                    *args.pytest_args]
     console.print(f"[bold]harness run[/]: suites {', '.join(suites)} on {spec.name} ({args.target}), "
                   f"{_replicas_text(args.replicas, suites)} replicas, {args.backend} backend; results in {out}")
     progress = Progress()
-    code = int(pytest.main(pytest_args, plugins=[progress]))
+    try:
+        code = int(pytest.main(pytest_args, plugins=[progress]))
+    except KeyboardInterrupt:  # a signal after the plugin's last hook: the folder gets its mark below
+        code = 2
+    with interrupt.shielded():  # a signal from here on is noted: the run ends as interrupted, reports whole
+        return _finish_run(out, spec.name, code, progress)
+
+
+def _mark_interrupted(out: Path, target: str) -> None:
+    """A signal that came after the plugin wrote the reports: mark them and render them again."""
+    signal_name = interrupt.received()
     verdicts = out / "verdicts.json"
+    if signal_name and verdicts.exists():
+        from harness.report.folder import write_reports
+        from harness.report.interrupted import add_mark
+
+        if add_mark(verdicts, signal_name, target=target):
+            write_reports(out)
+
+
+def _finish_run(out: Path, target: str, code: int, progress: Progress) -> int:
+    from harness.report.errors import is_error, reason
+    from harness.reaper import release
+    from harness.report.terminal import print_verdicts
+
+    release()  # this process's reaper goes now, not in an exit hook a signal could cut short
+    verdicts = out / "verdicts.json"
+    _mark_interrupted(out, target)
     results = json.loads(verdicts.read_text()) if verdicts.exists() else []
     print_verdicts(results, Console(width=None if sys.stdout.isatty() else 160))
     if (out / "report.html").exists():
         console.print(f"HTML report: {out / 'report.html'}\nJUnit XML:   {out / 'junit.xml'}")
-    if progress.errors:
-        for error in progress.errors:
-            console.print(f"[bold red]error:[/] {error}")
+    signal_name = interrupt.received()
+    if signal_name:
+        _mark_interrupted(out, target)  # (a no-op unless the signal came while the table was printed)
+        console.print(f"[yellow]interrupted by {signal_name}: deployments were removed; the reports hold the "
+                      "scenarios that finished, marked interrupted[/]")
+        return interrupt.EXIT_INTERRUPTED
+    idle = [r for r in results if r.get("nothing_to_check") and r.get("validity") == "unknown"]
+    if idle:
+        console.print(f"[yellow]{len(idle)} scenario(s) had nothing to check on {escape(target)} (no operation of "
+                      "their checkers' kinds): unknown, skipped, not passed[/]")
+    errors = list(dict.fromkeys([*progress.errors, *(f"{r.get('nodeid', '?')}: {reason(r)}"
+                                                     for r in results if is_error(r))]))
+    if errors:
+        for error in errors:
+            console.print(f"[bold red]error:[/] {escape(error)}")
         return 2  # the harness could not judge: not the same as a violation
     return code
 
@@ -157,9 +238,12 @@ def cmd_check_spec(args: argparse.Namespace) -> int:
     from harness.report.spec_summary import spec_tree
     from harness.spec import load_spec
 
+    from harness.report.spec_summary import image_warnings
+
     out = Console(width=None if sys.stdout.isatty() else 160)
-    for path in args.specs:
-        out.print(spec_tree(load_spec(path)))
+    specs = [load_spec(path) for path in args.specs]
+    for spec in specs:
+        out.print(spec_tree(spec, backend=args.backend, images=image_warnings(spec)))
     out.print(f"[green]{len(args.specs)} spec(s) valid[/]")
     return 0
 
@@ -198,12 +282,15 @@ Re-render the reports of a stored run folder (the --out of `harness run`, or the
 --harness-out of a pytest run): redact secrets in place in every history
 (<scenario>.history.jsonl), verdict (<scenario>.verdict.json) and verdicts.json,
 then write junit.xml and report.html into the folder, print the verdict table and
-the paths of both files. Nothing is run and nothing is judged again.
+the paths of both files. Nothing is run and nothing is judged again. The folder
+is reported from its own files: a copied or moved folder is rewritten where it is,
+and nothing outside FOLDER is read or rewritten.
 
 Secrets are every value under a key named like a secret (token, password, cookie,
-authorization, session, ...) in the histories, plus, with --target, the spec's
-postgres password and app env values whose names contain PASSWORD, SECRET, TOKEN
-or KEY. Redacting twice changes nothing, so this is safe on any folder.
+authorization, session, ...) in the histories, every secret found by its shape
+(passwords in URLs, token formats, high-entropy strings), plus, with --target, the
+spec's postgres password and env values named like a secret (DB_PASSWORD, API_KEY,
+SENTRY_DSN, ...). Redacting twice changes nothing, so this is safe on any folder.
 
 exit status: 0 the reports were written; 2 the folder is not a run folder."""
 
@@ -236,24 +323,29 @@ def parser() -> argparse.ArgumentParser:
                      help="where deployments run: docker, local processes, or auto: docker when an engine "
                           "answers, else local (default: %(default)s)")
     run.add_argument("--suite", action="append", choices=list(SUITES), help="suite to run (repeatable; default: all but load)")
-    run.add_argument("--replicas", type=int, default=None,
+    run.add_argument("--replicas", type=preflight_int, default=None,
                      help="replicas per scenario (default: 2; 3 for the load suite)")
     run.add_argument("--seed", type=int, default=0, help="workload seed (default: %(default)s)")
-    run.add_argument("--users", type=int, help="load suite: concurrent locust users (default: 30)")
-    run.add_argument("--duration", type=int, metavar="S", help="load suite: seconds of load per scenario (default: 20)")
-    run.add_argument("--parallel", type=int, default=1, metavar="N",
+    run.add_argument("--users", type=preflight_int, help="load suite: concurrent locust users (default: 30)")
+    run.add_argument("--duration", type=preflight_int, metavar="S", help="load suite: seconds of load per scenario (default: 20)")
+    run.add_argument("--parallel", type=preflight_int, default=1, metavar="N",
                      help="scenarios run at once, each on its own deployment (pytest-xdist workers; default 1)")
     run.add_argument("--fresh-dependencies", action="store_true",
                      help="start postgres and redis anew for every scenario (default: reused, their data "
                           "wiped between scenarios, replaced after a fault)")
     run.add_argument("--out", type=Path, help="folder for histories and verdicts (default: runs/<time>)")
-    run.add_argument("-v", "--verbose", action="store_true", help="one line per scenario")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="one line per scenario, and the library traceback of an error")
+    run.add_argument("--debug", action="store_true",
+                     help="show the library traceback of an error after its cause (default: the cause alone)")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check-spec", help="validate target specs and print what each will make the harness do",
                            description=CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("specs", type=Path, nargs="+", metavar="SPEC", help="target spec file(s)")
+    check.add_argument("--backend", choices=["docker", "local"], default="docker",
+                       help="show the environment as this backend fills in its placeholders (default: %(default)s)")
     check.set_defaults(func=cmd_check_spec)
 
     images = sub.add_parser("images", help="build the offline images (Debian base, postgres, redis, target apps)",
@@ -263,8 +355,8 @@ def parser() -> argparse.ArgumentParser:
                         help="also build the app image of this spec (repeatable; default: the reference app)")
     images.set_defaults(func=cmd_images)
 
-    sweep = sub.add_parser("sweep", help="remove containers and networks left by dead harness runs",
-                           description="Remove every container and network labelled by a harness process that no "
+    sweep = sub.add_parser("sweep", help="remove containers, networks and volumes left by dead harness runs",
+                           description="Remove every container, network and volume labelled by a harness process that no "
                                        "longer runs on this host, and the processes and folders of local-backend "
                                        "runs whose harness died. Objects without the harness's labels, and those of "
                                        "live runs, are never touched.")
@@ -281,16 +373,18 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from harness.errors import HarnessError
 
-    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    interrupt.install()  # SIGINT, SIGTERM, SIGHUP: the same teardown, the same exit status
     args = parser().parse_args(argv)
     try:
         return args.func(args)
     except HarnessError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        from harness.report.redact import scrub
+
+        console.print(f"[bold red]error:[/] {escape(scrub(str(exc)))}")
         return 2
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted; deployments were removed[/]")
-        return 130
+        console.print(f"[yellow]interrupted by {interrupt.received() or 'SIGINT'}; deployments were removed[/]")
+        return interrupt.EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -8,10 +8,19 @@ work on the app service as on any replica, and dependency faults work on the oth
 services by name.
 
 Only what matters for state is taken over: image or build, environment, command,
-the app's port, healthchecks (a dependency's readiness probe). Keys about where
-data lives on the host or how networks are wired (volumes, networks, restart) are
-left out on purpose: a deployment is private and thrown away. Anything else is
-refused with the key named, rather than silently ignored.
+the app's port, healthchecks (a dependency's readiness probe), and volumes, since
+where data lives decides what survives. A named volume (declared under the top-level
+``volumes:``) becomes a volume of the deployment shared by every replica, as
+``docker compose up --scale`` shares it; an anonymous one (``/path`` alone, which
+compose carries over to a recreated container) becomes one volume per replica; a
+read-only bind mount (``./conf:/etc/app:ro``) mounts the host's file or folder
+read-only; a read-write bind mount of a folder (``./data:/var/lib/app``) becomes a
+shared volume that starts as a copy of it, so deployments never write into the host's
+folder, nor share what they write. A tmpfs, an external volume or a volume driver
+are refused with the field named: they cannot be honoured here. Keys about how networks are wired or how
+the engine restarts a container (networks, restart) are left out on purpose: a
+deployment is private and thrown away, and the harness makes the faults. Anything
+else is refused with the key named, rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -26,9 +35,9 @@ import yaml
 from harness.errors import SpecError
 
 #: keys taken over from a service
-USED = {"image", "build", "environment", "command", "ports", "expose", "healthcheck"}
+USED = {"image", "build", "environment", "command", "ports", "expose", "healthcheck", "volumes"}
 #: keys left out on purpose (see the module docstring)
-IGNORED = {"volumes", "networks", "restart", "depends_on", "container_name", "labels", "logging", "stop_signal",
+IGNORED = {"networks", "restart", "depends_on", "container_name", "labels", "logging", "stop_signal",
            "stop_grace_period", "deploy", "profiles", "init", "tty", "stdin_open"}
 
 
@@ -103,6 +112,83 @@ def _probe(service: dict[str, Any]) -> list[str] | None:
     return list(test[1:]) if test[0] == "CMD" else list(test)
 
 
+#: a top-level named volume may say only these (the harness makes and names each deployment's own)
+VOLUME_KEYS = {"labels", "name"}
+#: keys of a service volume in the long syntax
+MOUNT_KEYS = {"type", "source", "target", "read_only"}
+
+
+def _declared_volumes(doc: dict[str, Any], file: Path) -> set[str]:
+    """Names under the top-level ``volumes:``; one that would outlive or escape a deployment is an error."""
+    declared = doc.get("volumes") or {}
+    if not isinstance(declared, dict):
+        raise SpecError(f"{file}: volumes: expected a mapping of volume names, got {type(declared).__name__}")
+    for name, body in declared.items():
+        unknown = set(body or {}) - VOLUME_KEYS
+        if unknown:
+            raise SpecError(f"{file}: volumes.{name}: unsupported key(s) {', '.join(sorted(unknown))}; every "
+                            "deployment gets its own local volume, removed at its end (allowed: "
+                            f"{', '.join(sorted(VOLUME_KEYS))})")
+    return {str(n) for n in declared}
+
+
+def _mount(entry: Any, where: str) -> tuple[str, str | None, str, bool]:
+    """(type, source, target, read_only) of one ``volumes`` entry, short or long syntax."""
+    if isinstance(entry, dict):
+        unknown = set(entry) - MOUNT_KEYS
+        if unknown:
+            raise SpecError(f"{where}: unsupported key(s) {', '.join(sorted(unknown))} (supported: "
+                            f"{', '.join(sorted(MOUNT_KEYS))})")
+        if not isinstance(entry.get("target"), str):
+            raise SpecError(f"{where}.target: expected the path inside the container")
+        source = entry.get("source")
+        kind = str(entry.get("type") or ("volume" if source is None or "/" not in str(source) else "bind"))
+        return kind, None if source is None else str(source), entry["target"], bool(entry.get("read_only"))
+    if not isinstance(entry, str):
+        raise SpecError(f"{where}: expected 'SOURCE:TARGET[:MODE]' or a mapping, got {entry!r}")
+    parts = entry.split(":")
+    if len(parts) == 1:
+        return "volume", None, parts[0], False
+    if len(parts) > 3:
+        raise SpecError(f"{where}: expected 'SOURCE:TARGET[:MODE]', got {entry!r}")
+    source, target = parts[0], parts[1]
+    modes = set(parts[2].split(",")) if len(parts) == 3 else set()
+    if modes - {"ro", "rw", "z", "Z"}:
+        raise SpecError(f"{where}: unsupported mode {parts[2]!r} in {entry!r} (expected ro or rw)")
+    kind = "bind" if source.startswith((".", "/", "~")) else "volume"
+    return kind, source, target, "ro" in modes
+
+
+def _volumes(body: dict[str, Any], name: str, is_app: bool, declared: set[str], base: Path,
+             where: str) -> list[dict[str, Any]]:
+    """A service's ``volumes`` as volume entries of a target spec (see the module docstring)."""
+    entries = body.get("volumes") or []
+    if not isinstance(entries, list):
+        raise SpecError(f"{where}.volumes: expected a list, got {type(entries).__name__}")
+    volumes = []
+    for i, entry in enumerate(entries):
+        at = f"{where}.volumes[{i}]"
+        kind, source, target, read_only = _mount(entry, at)
+        if kind == "bind":
+            host = (base / Path(os.path.expanduser(str(source)))).resolve()
+            if not read_only and not host.is_dir():
+                raise SpecError(f"{at}: a read-write bind mount of {source}: expected a folder (it becomes a "
+                                f"volume that starts as a copy of it); {host} is "
+                                f"{'a file: mount it read-only (:ro)' if host.exists() else 'not there'}")
+            volumes.append({"name": f"{name}-bind-{i}", "path": target, "source": str(host), "read_only": read_only})
+        elif kind != "volume":
+            raise SpecError(f"{at}: type {kind!r} is not supported (supported: volume, read-only bind)")
+        elif source is None:  # anonymous: compose carries it over to the recreated container
+            volumes.append({"name": f"{name}-anonymous-{i}", "path": target,
+                            "scope": "replica" if is_app else "shared", "read_only": read_only})
+        elif source not in declared:
+            raise SpecError(f"{at}: volume {source!r} is not declared under the top-level 'volumes:' "
+                            f"(declared: {', '.join(sorted(declared)) or 'none'})")
+        else:
+            volumes.append({"name": source, "path": target, "read_only": read_only})
+    return volumes
+
+
 def read_compose(file: Path, service: str, roles: dict[str, str]) -> dict[str, Any]:
     """The ``app`` and ``dependencies.services`` parts of a raw spec, from a compose file.
 
@@ -126,6 +212,7 @@ def read_compose(file: Path, service: str, roles: dict[str, str]) -> dict[str, A
                             f"(it has: {', '.join(s for s in services if s != service)})")
     role_of = {name: role for role, name in roles.items()}
     base = file.parent
+    declared = _declared_volumes(doc, file)
     app: dict[str, Any] = {}
     deps: dict[str, Any] = {}
     for name, body in services.items():
@@ -144,6 +231,8 @@ def read_compose(file: Path, service: str, roles: dict[str, str]) -> dict[str, A
             part["build"] = build
         if body.get("command") is not None:
             part["command"] = _command(body["command"])
+        if volumes := _volumes(body, name, name == service, declared, base, where):
+            part["volumes"] = volumes
         env = _env(body, where)
         if name == service:
             part["env"] = env

@@ -10,13 +10,15 @@ before returning, and re-reads its address, since ports change on restart.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from abc import ABC, abstractmethod
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, TypeVar
 
 import httpx
 
+from harness import interrupt
 from harness.errors import BackendError, DeploymentError, ReadinessTimeout
 from harness.history import History
 from harness.spec import TargetSpec
@@ -28,6 +30,17 @@ POLL_INTERVAL = 0.1
 #: readiness is polled this often during a replica's first FAST_POLL_FOR seconds: a replica forked
 #: from a preloaded process is ready in a tenth of a second, and a 0.1 s poll would double that
 FAST_POLL, FAST_POLL_FOR = 0.02, 1.0
+
+
+def first_error(futures: list[Future[Any]]) -> None:
+    """Wait until every future is done, or raise the first error as soon as there is one
+    (not when the futures before it in the list are done)."""
+    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+    for future in futures:
+        if future in done and future.exception() is not None:
+            future.result()
+    for future in futures:
+        future.result()
 
 
 def recorded(fault: str) -> Callable[[F], F]:
@@ -55,9 +68,14 @@ class Deployment(ABC):
     """Base of every backend's deployment. A context manager: leaving it tears all down."""
 
     def __init__(self, spec: TargetSpec, history: History | None = None) -> None:
+        from harness.report.redact import remember, spec_secrets
+
+        remember(*spec_secrets(spec))  # its errors and log lines are scrubbed of them (HarnessError)
         self.spec = spec
         self.history = history if history is not None else History()
         self.replicas: list[str] = []
+        #: set when a replica's start failed or the run is stopping: the others stop waiting for theirs
+        self._stop_waiting = threading.Event()
 
     # ---- primitives a backend supplies -------------------------------------------
     @abstractmethod
@@ -142,6 +160,10 @@ class Deployment(ABC):
         last = "no answer yet"
         with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5), verify=tls_context()) as http:
             while True:
+                interrupt.check(f"waiting for replica {replica} to be ready")
+                if self._stop_waiting.is_set():
+                    raise DeploymentError(f"replica {replica} of {self.spec.name}: another replica failed to "
+                                          "start, so this one is no longer waited for")
                 if time.monotonic() - checked >= POLL_INTERVAL:
                     checked = time.monotonic()
                     code = self._exit_status(replica)
@@ -166,15 +188,27 @@ class Deployment(ABC):
                 time.sleep(FAST_POLL if time.monotonic() - start < FAST_POLL_FOR else POLL_INTERVAL)
 
     def _bring_up(self, names: list[str]) -> None:
-        """Create replicas in parallel and wait until all are ready."""
+        """Create replicas in parallel and wait until all are ready.
+
+        When one fails, or a signal stops the run, the others stop waiting within a poll
+        (their waits check ``_stop_waiting`` and ``interrupt.stopping``), and only then is
+        the error raised: no thread is left creating a replica while the teardown runs.
+        """
 
         def one(name: str) -> None:
+            interrupt.check(f"starting replica {name}")
             self._create_replica(name)
             self.wait_ready(name)
 
-        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
-            for future in [pool.submit(one, n) for n in names]:
-                future.result()
+        self._stop_waiting.clear()  # a failed bring-up before (a scale-out the scenario survived) is over
+        pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
+        try:
+            first_error([pool.submit(one, n) for n in names])
+        except BaseException:
+            self._stop_waiting.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
 
     # ---- fault verbs -------------------------------------------------------------
     @recorded("crash")

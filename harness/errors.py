@@ -19,7 +19,21 @@ from __future__ import annotations
 
 
 class HarnessError(Exception):
-    """Root of the harness's own errors."""
+    """Root of the harness's own errors.
+
+    Its text is scrubbed of secrets (``harness.report.redact.scrub``) wherever it is shown:
+    a message may quote a response, an environment or a replica's log lines.
+    """
+
+    def __init__(self, *args: object) -> None:
+        from harness.report.redact import scrub
+
+        super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
+
+    def __str__(self) -> str:
+        from harness.report.redact import scrub
+
+        return scrub(super().__str__())
 
 
 class SpecError(HarnessError):
@@ -50,6 +64,10 @@ class DeploymentError(BackendError):
     """A replica or dependency failed to start, stop or heal."""
 
     def __init__(self, message: str, logs: str = "") -> None:
+        from harness.report.redact import scrub
+
+        # A replica that prints its environment must not put it in a CI log: redacted at once.
+        logs = scrub(logs)
         self.logs = logs
         if logs:
             message = f"{message}\n--- last log lines ---\n{logs}"

@@ -13,7 +13,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+if TYPE_CHECKING:
+    from harness.report.redact import Redactor
 
 
 class Outcome(StrEnum):
@@ -119,9 +122,13 @@ class History:
     def faults(self) -> list[FaultEvent]:
         return [e for e in self if isinstance(e, FaultEvent)]
 
-    def to_jsonl(self, path: Path) -> None:
+    def to_jsonl(self, path: Path, redactor: "Redactor | None" = None) -> None:
+        """Write one JSON line per event; with a ``redactor``, each event is redacted before it is
+        written, so no secret is ever on disk, not even halfway through (an interrupt, a kill)."""
         with path.open("w") as fh:
             for event in self:
+                if redactor is not None:
+                    event = redactor.event(event)
                 fh.write(json.dumps({"type": event.type, **asdict(event)}, default=str) + "\n")
 
     @classmethod

@@ -65,6 +65,8 @@ RECIPES: tuple[ImageRecipe, ...] = (
          "postgres-entrypoint.sh": DOCKERFILES / "postgres-entrypoint.sh"},
     ),
     ImageRecipe("harness-redis:latest", DOCKERFILES / "redis.Dockerfile"),
+    # removes a SIGKILLed harness's containers, networks and volumes (harness/reaper.py)
+    ImageRecipe("harness-reaper:latest", DOCKERFILES / "reaper.Dockerfile", {"reaper.py": DOCKERFILES / "reaper.py"}),
 )
 
 def build_recipe_of(image: str, build: "BuildSpec | None") -> ImageRecipe | None:

@@ -20,7 +20,7 @@ effect (5xx).
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -157,6 +157,10 @@ class _Kind(_Strict):
         return self
 
 
+#: How a target keeps sessions (docs/models.md): the token names server state, or carries the session itself.
+SessionModel = Literal["server-side", "client-side"]
+
+
 class SessionsOps(_Kind):
     """Logins, "who am I" checks and logouts. Checked: no acknowledged session lost, logout honoured everywhere."""
 
@@ -165,6 +169,11 @@ class SessionsOps(_Kind):
     login: HttpOperation = Field(description="variables: user; extracts token (and optionally expires_at)")
     whoami: HttpOperation = Field(description="variables: token; accepted = logged in, rejected = not")
     logout: HttpOperation | None = Field(None, description="variables: token")
+    model: SessionModel | None = Field(
+        None, description="where a session lives: 'server-side' (the token names state the app keeps: a logout "
+        "must revoke it on every replica) or 'client-side' (a signed cookie or token carries the session: it "
+        "must survive every fault, but a copy stays valid after logout, which is reported as a finding of the "
+        "model, not a violation). Absent: judged as server-side (see docs/models.md)")
 
 
 class RecordsOps(_Kind):
@@ -210,13 +219,81 @@ class QuotesOps(_Kind):
     read: HttpOperation | None = Field(None, description="variables: id; optionally extracts used")
 
 
+class FixedWindow(_Strict):
+    """At most ``limit`` allowed hits per window of length ``window``; ``anchor`` says where windows start."""
+
+    name: Literal["fixed-window"] = Field(description="'fixed-window'")
+    anchor: Literal["epoch", "offset", "first-hit", "any"] = Field(
+        "any", description="'epoch': windows [k*W, (k+1)*W) aligned to the Unix epoch; 'offset': clock-aligned "
+        "with an unknown constant phase per key (django-ratelimit); 'first-hit': a window opens at the first hit "
+        "after the previous one closed (express-rate-limit 7+, rate-limit-redis, limits, INCR then EXPIRE); "
+        "'any': no assumption where windows start, sound for all three")
+
+
+class SlidingWindow(_Strict):
+    """A sliding log: at most ``limit`` allowed hits in any interval of length ``window`` (limits' moving window)."""
+
+    name: Literal["sliding-window"] = Field(description="'sliding-window'")
+
+
+class SlidingWindowCounter(_Strict):
+    """A weighted estimate over the current and previous fixed window: at most 2 x ``limit`` in any ``window``."""
+
+    name: Literal["sliding-window-counter"] = Field(description="'sliding-window-counter'")
+
+
+class TokenBucket(_Strict):
+    """A token bucket or GCRA: at most ``burst + rate * t`` allowed hits in any interval of length t."""
+
+    name: Literal["token-bucket"] = Field(description="'token-bucket'")
+    burst: int | None = Field(None, ge=1, description="bucket size: hits allowed at once by a full bucket "
+                              "(default: limit; nginx 'burst=B' and redis-cell 'max_burst B' allow B + 1)")
+    rate: float | None = Field(None, gt=0, description="tokens added per second (default: limit / window)")
+
+
+#: The rate-limit algorithms a spec may declare, told apart by ``name``.
+RateLimitAlgorithm = FixedWindow | SlidingWindow | SlidingWindowCounter | TokenBucket
+
+
 class RateLimitOps(_Kind):
-    """A rate-limited request. Checked: allowed hits per window and key, over all replicas, stay within the limit."""
+    """A rate-limited request. Checked: allowed hits per key, over all replicas, stay within what the algorithm allows."""
 
     DEFAULTS = {"hit": _op(limited=[429])}
     hit: HttpOperation = Field(description="variables: key; accepted = allowed, limited = denied")
     limit: int = Field(gt=0, description="allowed requests per window and client key")
     window: float = Field(gt=0, description="window length in seconds")
+    algorithm: RateLimitAlgorithm = Field(
+        default_factory=lambda: FixedWindow(name="fixed-window"), discriminator="name",
+        description="how the limiter counts (docs/models.md): a name ('fixed-window', 'sliding-window', "
+        "'sliding-window-counter', 'token-bucket') or a mapping {name: ..., and its fields}. Absent: "
+        "fixed-window with anchor 'any', sound for every fixed-window limiter")
+
+    @field_validator("algorithm", mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        """``algorithm: sliding-window`` is ``{name: sliding-window}``; anything but a name or a mapping is refused."""
+        if isinstance(value, str):
+            return {"name": value}
+        names = "'fixed-window', 'sliding-window', 'sliding-window-counter' or 'token-bucket'"
+        if isinstance(value, dict) and "name" not in value:
+            raise ValueError(f"give the algorithm's 'name': {names} (got {value!r})")
+        if not isinstance(value, (dict, BaseModel)):
+            raise ValueError(f"expected an algorithm name ({names}) or a mapping with 'name', got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _bucket_defaults(self) -> "RateLimitOps":
+        """A token bucket left without burst or rate gets the limit per window: burst = limit, rate = limit / window."""
+        if isinstance(self.algorithm, TokenBucket):
+            if self.algorithm.burst is None:
+                self.algorithm.burst = self.limit
+            if self.algorithm.rate is None:
+                self.algorithm.rate = self.limit / self.window
+        return self
+
+    def algorithm_settings(self) -> dict[str, Any]:
+        """The algorithm as the plain dict that settings and every hit's args carry (long form, defaults filled in)."""
+        return self.algorithm.model_dump()
 
 
 class CooldownsOps(_Kind):

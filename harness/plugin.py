@@ -40,6 +40,10 @@ OPTIONS = (
 BACKENDS = ("auto", "docker", "local")
 
 
+class HarnessFinding(UserWarning):
+    """A finding of the target's declared model in a passing scenario (e.g. client-side sessions survive logout)."""
+
+
 @dataclass
 class SessionState:
     spec: TargetSpec | None
@@ -54,6 +58,10 @@ class SessionState:
 
 
 state_key = pytest.StashKey[SessionState]()
+#: the scenario a test runs (name, replicas), kept for its error record if it never reaches a verdict
+scenario_key = pytest.StashKey[dict]()
+#: set once a test recorded a verdict: an error after it is no longer "an error before any verdict"
+verdict_key = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -93,6 +101,10 @@ MARKERS = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is None:  # the controller stops the run; xdist stops its workers
+        from harness import interrupt
+
+        interrupt.install()  # SIGINT, SIGTERM and SIGHUP alike: teardown, reports marked interrupted
     for marker, text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {text}")
     target, where = _setting(config, "harness_target")
@@ -150,17 +162,28 @@ class Harness:
         self._node = node
 
     def run(self, scenario: Scenario) -> Result:
+        self.begin(scenario.name, scenario.replicas or self.replicas)
         return self.record(execute(self.spec, scenario, self.replicas, deployer=self.deployer))
+
+    def begin(self, scenario: str, replicas: int) -> None:
+        """Name the scenario this test runs (``run`` does it): an error before its verdict is reported under it."""
+        self._node.stash[scenario_key] = {"scenario": scenario, "replicas": replicas}
 
     def record(self, result: Result, **extra: object) -> Result:
         """Save a result driven some other way (e.g. the load suite's locust run) like any scenario's.
 
         ``extra`` goes into its entry of verdicts.json (the load suite puts its figures there).
         """
-        record = {"nodeid": self._node.nodeid, "seed": self.seed, **result.to_dict(), **extra}
+        from harness.report.redact import process_redactor, spec_secrets
+
+        # Redacted before anything is written: no raw history or verdict is ever on disk.
+        redactor = process_redactor(spec_secrets(self.spec)).collect_history(result.history)
+        record = redactor.value({"nodeid": self._node.nodeid, "seed": self.seed, **result.to_dict(), **extra})
         if self._state.out is not None:
-            record["history"] = str(save(result, self._state.out, self.slug))
+            # relative to the run folder, so a copied or moved folder is reported from its own files
+            record["history"] = save(result, self._state.out, self.slug, redactor=redactor).name
         self._state.results.append(record)
+        self._node.stash[verdict_key] = True
         return result
 
     def require_dependency(self, name: str) -> None:
@@ -179,6 +202,9 @@ class Harness:
             pytest.skip("local backend: a network cut needs the docker backend")
 
     def assert_pass(self, result: Result) -> None:
+        if result.verdict.nothing_to_check:
+            # Not a pass, and no fault of the target either: skipped, and reported as unknown with the reason.
+            pytest.skip(f"{result.scenario} on {result.target}: {result.verdict.notes[0]}")
         if not result.verdict.ok:
             from harness.report.redact import Redactor, spec_secrets
 
@@ -187,6 +213,16 @@ class Harness:
             redactor = Redactor(spec_secrets(self.spec)).collect_history(result.history)
             text = f"{result.scenario} on {result.target}: {result.verdict.explain()}\n{replay}"
             pytest.fail(redactor.text(text), pytrace=False)
+        if result.verdict.findings:
+            import warnings
+
+            from harness.report.redact import Redactor, spec_secrets
+
+            # A pass with findings of the declared model: pytest's warnings summary shows them.
+            redactor = Redactor(spec_secrets(self.spec)).collect_history(result.history)
+            for f in result.verdict.findings:
+                warnings.warn(HarnessFinding(redactor.text(f"{result.scenario} on {result.target}: "
+                                                           f"[{f.checker}/{f.kind}] {f.message}")), stacklevel=2)
 
 
 @dataclass(frozen=True)
@@ -236,7 +272,9 @@ def harness_images(pytestconfig: pytest.Config, harness_backend: Backend) -> Non
 
     ours = {r.name for r in recipes_for([state.spec])}
     deps = state.spec.dependencies
-    wanted = ({state.spec.app.image} | {d.image for d in (deps.postgres, deps.redis) if d}
+    from harness.reaper import IMAGE as REAPER
+
+    wanted = ({state.spec.app.image, REAPER} | {d.image for d in (deps.postgres, deps.redis) if d}
               | {s.image for s in deps.services.values()})
     if wanted & ours:
         reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
@@ -249,16 +287,105 @@ def harness(request: pytest.FixtureRequest, harness_images: None, harness_backen
     return Harness(request.config.stash[state_key], request.node, harness_backend)
 
 
+#: exceptions that are a test's verdict or outcome, not an error that kept it from one
+NOT_ERRORS = (AssertionError, pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
+
+
+def _debug(config: pytest.Config) -> bool:
+    """Library tracebacks are shown with -v or an explicit --tb (``harness run --debug``); else the cause alone."""
+    return config.get_verbosity() > 0 or getattr(config.option, "tbstyle", "auto") not in ("auto", None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A scenario that errors before its verdict becomes a record like a verdict's (``validity: error``).
+
+    Runs where the test ran, so under pytest-xdist the record goes into that worker's
+    part of verdicts.json like any verdict. The report's text becomes the cause in
+    words, redacted (the traceback only with -v or --debug), and the report carries
+    the cause in ``user_properties`` for ``harness run`` to count and print.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if (report.outcome != "failed" or not isinstance(exc, Exception) or isinstance(exc, NOT_ERRORS)
+            or item.stash.get(verdict_key, False) or "harness" not in getattr(item, "fixturenames", ())):
+        return  # only scenarios (tests that use the harness fixture) have verdicts, hence error records
+    from harness.report.errors import console_text, error_record
+    from harness.report.redact import scrub, spec_secrets
+
+    state = item.config.stash.get(state_key, None)
+    spec = state.spec if state is not None else None
+    secrets = spec_secrets(spec)
+    known = item.stash.get(scenario_key, {})
+    record = error_record(exc, nodeid=item.nodeid, scenario=known.get("scenario", item.name),
+                          target=spec.name if spec is not None else "?",
+                          replicas=known.get("replicas", state.replicas if state is not None else None),
+                          seed=state.seed if state is not None else 0, secrets=secrets, phase=call.when)
+    item.stash[verdict_key] = True  # one record per test, even when its teardown errs too
+    if state is not None:
+        state.results.append(record)
+    report.user_properties.append(("harness_error", record["error"]["cause"]))
+    report.longrepr = (scrub(str(report.longrepr), secrets) if _debug(item.config)
+                       else console_text(record["error"]))
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """pytest's own Ctrl-C (no handler of ours installed): the reports are marked all the same."""
+    from harness import interrupt
+
+    interrupt.note("SIGINT")
+
+
+@pytest.hookimpl(specname="pytest_sessionfinish", wrapper=True)
+def hold_session_end(session: pytest.Session) -> Iterator[None]:
+    """The end of a session, held whole: a signal meanwhile is noted, not raised.
+
+    The session's teardown (the dependency pool removed) and the reports must not be cut
+    off halfway by a signal that came too late to save any time; the run then ends as
+    interrupted all the same (``harness.interrupt``).
+    """
+    from harness import interrupt
+
+    with interrupt.shielded():
+        return (yield)
+
+
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down: the deployments are gone
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Write verdicts.json and the reports, once per run.
 
     Under pytest-xdist every worker is its own session: each writes its own part
     (``verdicts.<worker>.json``), and the controller, which finishes last, merges the
     parts in test order and renders the reports.
+
+    A run that a signal stopped, before or while they are written, gets the interrupted
+    mark (``harness.report.interrupted``) after the scenarios that finished.
     """
+    from harness import interrupt
+
     state = session.config.stash.get(state_key, None)
     if state is None or state.out is None:
         return
+    with interrupt.shielded():
+        _write_results(session, state)
+        if interrupt.received() and getattr(session.config, "workerinput", None) is None:
+            from harness.report.interrupted import add_mark
+
+            target = state.spec.name if state.spec is not None else "?"
+            if add_mark(state.out / "verdicts.json", interrupt.received() or "SIGINT", target=target):
+                _render(state)
+
+
+def _render(state: SessionState) -> None:
+    from harness.report.folder import write_reports
+    from harness.report.redact import spec_secrets
+
+    write_reports(state.out, extra_secrets=spec_secrets(state.spec))  # type: ignore[arg-type]
+
+
+def _write_results(session: pytest.Session, state: SessionState) -> None:
+    assert state.out is not None
     state.out.mkdir(parents=True, exist_ok=True)
     worker = getattr(session.config, "workerinput", None)
     if worker is not None:
@@ -270,8 +397,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         results += json.loads(part.read_text())
         part.unlink()
     results.sort(key=lambda r: str(r.get("nodeid", "")))
-    (state.out / "verdicts.json").write_text(json.dumps(results, indent=2, default=str))
-    from harness.report.folder import write_reports
-    from harness.report.redact import spec_secrets
+    from harness import interrupt
 
-    write_reports(state.out, extra_secrets=spec_secrets(state.spec))
+    if interrupt.received():
+        from harness.report.interrupted import interrupted_record
+
+        results.append(interrupted_record(interrupt.received() or "SIGINT", len(results), session.testscollected,
+                                          target=state.spec.name if state.spec is not None else "?"))
+    (state.out / "verdicts.json").write_text(json.dumps(results, indent=2, default=str))
+    _render(state)

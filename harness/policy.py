@@ -11,6 +11,9 @@ no fault in between (a race, a cache that ignores a logout) is never exempt: no
 fault explains it. When an exempt and a non-exempt fault both lie in between, the
 violation stands, since the harness cannot tell which one caused it.
 
+Over-denial (a rate limit denying where its model must allow) is never exempt: a
+fault that resets a limiter makes it allow more, never deny more.
+
 Entries name a fault as users think of it (``crash``, ``dependency-restart``, ...),
 optionally narrowed to a target: ``dependency-restart:redis``.
 """
@@ -51,6 +54,11 @@ DEFAULT_EXEMPT: Mapping[str, frozenset[str]] = {
 }
 
 
+#: Violations that say a state kind was kept too strictly, never that it was lost: a fault a policy names
+#: (a reset, a restart) makes a limiter allow more, never deny more, so no exemption excuses these.
+NEVER_EXEMPT: frozenset[tuple[str, str]] = frozenset({("rate_limit", "over-denied"), ("rate_limit", "stuck")})
+
+
 def check_entry(entry: str) -> str:
     """Validate one exemption (``fault`` or ``fault:target``); the error says what is allowed."""
     fault = entry.split(":", 1)[0]
@@ -75,6 +83,8 @@ def _exempt(event: FaultEvent, entries: frozenset[str]) -> bool:
 
 def exempting_faults(violation: Violation, history: History, exempt: Mapping[str, frozenset[str]]) -> list[FaultEvent]:
     """The faults that exempt a violation, or [] when it stands."""
+    if (violation.checker, violation.kind) in NEVER_EXEMPT:
+        return []
     by_id = {op.id: op for op in history.operations()}
     ops = [by_id[i] for i in violation.op_ids if i in by_id]
     if not ops:

@@ -10,7 +10,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from harness.backends import Deployer, docker_deployer
 from harness.checkers.base import Checker, Verdict, judge
@@ -20,6 +20,9 @@ from harness.faults.base import Fault
 from harness.history import History
 from harness.spec import TargetSpec
 from harness.workloads.base import Workload
+
+if TYPE_CHECKING:
+    from harness.report.redact import Redactor
 
 
 
@@ -112,10 +115,19 @@ def execute(spec: TargetSpec, scenario: Scenario, replicas: int, deployer: Deplo
     return Result(scenario.name, spec.name, verdict, history, count)
 
 
-def save(result: Result, out: Path, slug: str) -> Path:
-    """Write the history (JSON lines) and verdict (JSON) of one scenario under ``out``."""
+def save(result: Result, out: Path, slug: str, redactor: "Redactor | None" = None) -> Path:
+    """Write the history (JSON lines) and verdict (JSON) of one scenario under ``out``, redacted.
+
+    Redacted as they are written (by ``redactor``, else one that knows the secrets of this
+    process and of this history), never afterwards: a run folder never holds a raw history.
+    """
+    from harness.report.redact import process_redactor
+
+    if redactor is None:
+        redactor = process_redactor().collect_history(result.history)
     out.mkdir(parents=True, exist_ok=True)
     history_path = out / f"{slug}.history.jsonl"
-    result.history.to_jsonl(history_path)
-    (out / f"{slug}.verdict.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    result.history.to_jsonl(history_path, redactor=redactor)
+    verdict = redactor.value(result.to_dict())
+    (out / f"{slug}.verdict.json").write_text(json.dumps(verdict, indent=2, default=str))
     return history_path

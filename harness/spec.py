@@ -1,7 +1,9 @@
 """The target spec: what app to run, what it needs, and how its operations are performed.
 
 A spec is YAML. ``extends: other.yaml`` (relative to the file) deep-merges the other
-file underneath, so variants of one app (its storage modes, say) stay one line each.
+file underneath, so variants of one app (its storage modes, say) stay one line each; a
+mapping that names another variant (``algorithm: {name: token-bucket}``) replaces the
+inherited one instead of merging with it.
 Strings in ``app.env`` may name dependency addresses with placeholders such as
 ``{postgres.url}`` or ``{redis.host}``; they are filled in at deploy time.
 The ``operations`` section (``harness.operations``) says which HTTP request performs
@@ -60,13 +62,77 @@ class ProcessSpec(_Strict):
     cwd: str = Field(".", description="the app's folder, relative to the spec file ({app_dir}); a relative "
                      "program path in the command is taken from it")
     env: dict[str, str] = Field(default_factory=dict, description="environment added to app.env; placeholders "
-                                "as in the command, and the dependency addresses")
+                                "as in the command, the dependency addresses, and {volume.NAME} (the folder of "
+                                "each of app.volumes, which a redeploy keeps)")
     preload: list[str] = Field(default_factory=list, description="Python modules to import once, in a fork "
                                "server from which every replica is forked (the command must start with python): "
                                "N replicas then start nearly as fast as one. Only modules that read no per-replica "
                                "settings when imported (libraries, the app's routes when settings are bound later, as "
                                "in the reference app's `refapp/routes.py`; the app's folder is importable); the "
                                "command's own module loads in each replica")
+
+
+VolumeScope = Literal["shared", "replica"]
+#: a volume's name: a placeholder word ({volume.NAME}) and part of a Docker volume name
+VOLUME_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+
+
+class VolumeSpec(_Strict):
+    """Storage mounted into the app's containers that outlives them, as a real deployment's volumes do.
+
+    ``shared``: one volume for every replica of the deployment (a Docker named volume; a compose
+    named volume). ``replica``: one per replica, kept across that replica's crash, restart and
+    redeploy, and across scaling in and out again (a Kubernetes PersistentVolumeClaim of a
+    StatefulSet). Every deployment gets its own volumes, created with it and removed at its end:
+    nothing is shared between deployments. The container's writable layer is not a volume: a
+    redeploy discards it. Volumes of the same name (the app's and a service's) are one volume,
+    as in compose. On the local backend each volume is a folder of the deployment;
+    ``{volume.NAME}`` in ``app.env`` or ``app.process.env`` is its path there, and the mount path
+    on docker, so one spec line serves both backends.
+
+    A ``source`` (a host folder; a compose bind mount) gives a volume its first content: a
+    copy, so the app never writes into the host's folder and deployments never share it.
+    With ``read_only`` the host's file or folder is mounted as it is, read-only, instead.
+    """
+
+    name: str = Field(pattern=VOLUME_NAME, description="the volume's name: letters, digits, '_' and '-'; "
+                      "{volume.NAME} in the environment is where it is mounted")
+    path: str = Field(description="absolute mount path inside the container, e.g. /var/lib/app")
+    scope: VolumeScope = Field("shared", description="shared: one volume for every replica; replica: one per "
+                               "replica, surviving its crash, restart and redeploy (a PersistentVolumeClaim)")
+    source: str | None = Field(None, description="a host folder, relative to the spec file, copied into the "
+                               "volume when it is created (a compose bind mount); with read_only, a host file or "
+                               "folder mounted as it is instead")
+    read_only: bool = Field(False, description="mount read-only (':ro' in compose)")
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, path: str) -> str:
+        if not path.startswith("/") or path.rstrip("/") == "":
+            raise ValueError("expected an absolute path inside the container other than '/', e.g. /var/lib/app")
+        if any(part in (".", "..") for part in path.split("/")):
+            raise ValueError("expected a path without '.' or '..' parts")
+        return path.rstrip("/")
+
+    @model_validator(mode="after")
+    def _bound_is_shared(self) -> "VolumeSpec":
+        if self.source is not None and self.read_only and self.scope != "shared":
+            raise ValueError("a read-only 'source' is the host's own file or folder, the same for every "
+                             "replica: scope must be 'shared'")
+        return self
+
+
+def _distinct_volumes(volumes: list[VolumeSpec]) -> list[VolumeSpec]:
+    """No name or mount path twice: each would hide the other."""
+    for field in ("name", "path"):
+        seen: dict[str, int] = {}
+        for i, volume in enumerate(volumes):
+            value = getattr(volume, field)
+            if value in seen:
+                raise ValueError(f"volumes[{i}].{field} {value!r} is used twice (also volumes[{seen[value]}]); "
+                                 f"expected a different {field} for each volume")
+            seen[value] = i
+    return volumes
 
 
 class AppSpec(_Strict):
@@ -84,6 +150,13 @@ class AppSpec(_Strict):
     stop_timeout: int = Field(10, ge=0, description="seconds between SIGTERM and SIGKILL on a graceful stop")
     process: ProcessSpec | None = Field(None, description="how to run the app as a local process "
                                         "(the local backend, for machines without Docker)")
+    volumes: list[VolumeSpec] = Field(default_factory=list, description="storage mounted into every replica that "
+                                      "outlives it: shared by all replicas, or one per replica; see VolumeSpec")
+
+    @field_validator("volumes")
+    @classmethod
+    def _volumes_distinct(cls, volumes: list[VolumeSpec]) -> list[VolumeSpec]:
+        return _distinct_volumes(volumes)
 
 
 class PostgresSpec(_Strict):
@@ -115,6 +188,17 @@ class ServiceSpec(_Strict):
                                     "(a compose healthcheck becomes this)")
     role: Literal["postgres", "redis"] | None = Field(
         None, description="lets faults and env placeholders name this service by role (e.g. 'postgres')")
+    volumes: list[VolumeSpec] = Field(default_factory=list, description="volumes mounted into it (a compose "
+                                      "service's volumes), kept across its restarts; scope 'shared' only")
+
+    @field_validator("volumes")
+    @classmethod
+    def _one_container(cls, volumes: list[VolumeSpec]) -> list[VolumeSpec]:
+        for i, volume in enumerate(volumes):
+            if volume.scope != "shared":
+                raise ValueError(f"volumes[{i}].scope {volume.scope!r}: a service runs one container, "
+                                 "expected 'shared'")
+        return _distinct_volumes(volumes)
 
 
 class Dependencies(_Strict):
@@ -195,10 +279,15 @@ class TargetSpec(_Strict):
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``, mappings merged key by key; except that a mapping naming another
+    variant than the one it overrides (``algorithm: {name: token-bucket}`` over a fixed window
+    with an ``anchor``) replaces it whole: the fields of one variant mean nothing to another."""
     merged = dict(base)
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+        inherited = merged.get(key)
+        if (isinstance(value, dict) and isinstance(inherited, dict)
+                and value.get("name", inherited.get("name")) == inherited.get("name")):
+            merged[key] = _deep_merge(inherited, value)
         else:
             merged[key] = value
     return merged
@@ -216,6 +305,7 @@ def _anchor(raw: dict[str, Any], path: Path) -> None:
             process["cwd"] = str((path.parent / process["cwd"]).resolve())
         elif "command" in process and "cwd" not in process:
             process["cwd"] = str(path.parent.resolve())
+    _anchor_volume_sources(raw, path)
     compose = raw.get("compose")
     if isinstance(compose, dict) and isinstance(compose.get("file"), str):
         compose["file"] = str((path.parent / compose["file"]).resolve())
@@ -225,14 +315,52 @@ def _anchor(raw: dict[str, Any], path: Path) -> None:
         raw["adapter"] = f"{(path.parent / file).resolve()}:{cls}"
 
 
+def _anchor_volume_sources(raw: dict[str, Any], path: Path) -> None:
+    """A volume's ``source`` (a host folder) is relative to the file that names it."""
+    app = raw.get("app") if isinstance(raw.get("app"), dict) else {}
+    deps = raw.get("dependencies") if isinstance(raw.get("dependencies"), dict) else {}
+    services = deps.get("services") if isinstance(deps.get("services"), dict) else {}
+    for owner in [app, *services.values()]:
+        volumes = owner.get("volumes") if isinstance(owner, dict) else None
+        for volume in volumes if isinstance(volumes, list) else []:
+            if isinstance(volume, dict) and isinstance(volume.get("source"), str):
+                volume["source"] = str((path.parent / volume["source"]).resolve())
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error.
+
+    PyYAML keeps the last of two equal keys without a word, so a typo'd copy of a
+    section silently replaces the first one.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:  # an unhashable key: the base class says so
+                continue
+            if first != key_node.start_mark.line + 1:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first on line {first}, again on line "
+                    f"{key_node.start_mark.line + 1}); expected each key once per mapping", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder; expected a target spec file (YAML), e.g. "
+                        "targets/refapp/durable.yaml")
     if not path.is_file():
         where = f" (extended by {seen[-1]})" if seen else ""
         raise SpecError(f"{path}: target spec not found{where}")
     if path in seen:
         raise SpecError(f"{path}: 'extends' loops back to itself via {' -> '.join(map(str, seen))}")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        with path.open(encoding="utf-8") as fh:  # named, so a YAML error's position names the file
+            raw = yaml.load(fh, Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
@@ -276,12 +404,77 @@ def load_spec(path: str | Path) -> TargetSpec:
         problems = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            got = "" if err["type"] == "missing" else f" (got {err.get('input')!r})"
-            problems.append(f"  field '{field}': {err['msg']}{got}")
+            got = "" if err["type"] == "missing" else _got(err.get("input"))
+            problems.append(f"  field '{field}': {err['msg'].removeprefix('Value error, ')}{got}")
         raise SpecError(f"{path}: invalid target spec\n" + "\n".join(problems)) from None
     spec = spec.model_copy(update={"source": str(path)})
     _check_paths(spec, path)
+    _check_placeholders(spec, path)
+    from harness.report.redact import remember, spec_secrets
+
+    remember(*spec_secrets(spec))  # any error or log line of this process is scrubbed of them
     return spec
+
+
+def _got(value: Any) -> str:
+    """The offending input, when it is short enough to help (never a whole section of the spec)."""
+    if isinstance(value, (dict, list)):
+        return ""
+    text = repr(value)
+    return f" (got {text if len(text) <= 80 else text[:77] + '...'})"
+
+
+#: What the local backend adds for ``app.process.command`` and ``app.process.env``.
+PROCESS_PLACEHOLDERS = ("port", "app_dir", "work_dir", "replica")
+
+
+def env_placeholders(spec: TargetSpec) -> dict[str, tuple[str, ...]]:
+    """The ``{name.field}`` placeholders ``app.env`` may use with this spec's dependencies, by name:
+    what both backends fill in (``harness.backends``), and what ``load_spec`` checks against."""
+    deps = spec.dependencies
+    found: dict[str, tuple[str, ...]] = {}
+    for name, service in deps.services.items():
+        found[name] = ("host", "port")
+        if service.role:
+            found.setdefault(service.role, ("host", "port"))
+    if deps.postgres is not None:
+        found["postgres"] = ("url", "host", "port", "user", "password", "database")
+    if deps.redis is not None:
+        found["redis"] = ("url", "host", "port")
+    if spec.app.volumes:
+        found["volume"] = tuple(v.name for v in spec.app.volumes)
+    return found
+
+
+def template_fields(template: str) -> list[str]:
+    """The placeholder names in a ``str.format`` template (``{{`` is a literal brace); ValueError if malformed."""
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def _check_placeholders(spec: TargetSpec, path: Path) -> None:
+    """Every ``{...}`` in the environment and the process command must be one the backends fill in:
+    a typo (``{postgress.url}``) would otherwise pass ``check-spec`` and fail at deploy time."""
+    known = {f"{name}.{field}" for name, fields in env_placeholders(spec).items() for field in fields}
+    process = spec.app.process
+    places = [(f"app.env.{k}", v, known) for k, v in spec.app.env.items()]
+    if process is not None:
+        local = known | set(PROCESS_PLACEHOLDERS)
+        places += [(f"app.process.command[{i}]", arg, local) for i, arg in enumerate(process.command)]
+        places += [(f"app.process.env.{k}", v, local) for k, v in process.env.items()]
+    for field, template, allowed in places:
+        try:
+            names = template_fields(template)
+        except ValueError as exc:
+            raise SpecError(f"{path}: field '{field}': {exc} in {template!r}; write a literal brace as "
+                            "{{ or }}") from None
+        unknown = [n for n in names if n not in allowed]
+        if unknown:
+            raise SpecError(
+                f"{path}: field '{field}': unknown placeholder {', '.join('{' + u + '}' for u in unknown)}; "
+                f"this spec provides {', '.join('{' + k + '}' for k in sorted(allowed)) or 'none'} "
+                "(a dependency's placeholders exist only when the spec declares that dependency)")
 
 
 def _check_paths(spec: TargetSpec, path: Path) -> None:
@@ -295,5 +488,17 @@ def _check_paths(spec: TargetSpec, path: Path) -> None:
         for field, name in (("dockerfile", build.dockerfile), ("requirements", build.requirements)):
             if name is not None and not (context / name).is_file():
                 raise SpecError(f"{path}: field 'app.build.{field}': file {context / name} does not exist")
+    owners = [("app", spec.app.volumes),
+              *((f"dependencies.services.{name}", s.volumes) for name, s in spec.dependencies.services.items())]
+    for owner, volumes in owners:
+        for i, volume in enumerate(volumes):
+            if volume.source is None:
+                continue
+            if not Path(volume.source).exists():
+                raise SpecError(f"{path}: field '{owner}.volumes.{i}.source': {volume.source} does not exist "
+                                "(expected a host file or folder, relative to the spec file)")
+            if not volume.read_only and not Path(volume.source).is_dir():
+                raise SpecError(f"{path}: field '{owner}.volumes.{i}.source': {volume.source} is a file; a volume "
+                                "starts as a copy of a folder (mount a file with read_only: true)")
     if spec.adapter is not None:
         spec.make_adapter()  # loads it: a wrong file or class name fails here

@@ -179,9 +179,11 @@ class SpecAdapter(Adapter):
     def settings(self, kind: str) -> dict[str, float]:
         ops = self._kind(kind)
         if kind == "rate_limit" and ops is not None:
-            return {"limit": ops.limit, "window": ops.window}
+            return {"limit": ops.limit, "window": ops.window, "algorithm": ops.algorithm_settings()}  # type: ignore[dict-item]
         if kind == "cooldowns" and ops is not None:
             return {"period": ops.period}
+        if kind == "sessions" and ops is not None and ops.model is not None:
+            return {"model": ops.model}  # type: ignore[dict-item]
         return super().settings(kind) if kind in self.kinds() else {}
 
     def describe(self) -> str:

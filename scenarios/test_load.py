@@ -40,6 +40,7 @@ def _load(harness, config: pytest.Config, tmp_path: Path, name: str, faults: tup
     slug = name.split()[0]
     scenario = LoadScenario(name, LoadConfig.from_env(users=harness.load_users, duration=harness.load_duration),
                             faults=faults, keys=tuple(f"{slug}-{harness.seed}-{i}" for i in range(4)))
+    harness.begin(name, _replicas(harness, config))
     loaded = execute_load(harness.spec, scenario, _replicas(harness, config), folder, deployer=harness.deployer)
     summary = dict(loaded.summary)
     if harness.out is not None:

@@ -1,7 +1,8 @@
 """The Docker backend: a private network, the dependencies, and N app replicas.
 
 Containers are created with testcontainers (Ryuk disabled: it cannot be pulled
-offline; our labels and ``cleanup.sweep`` replace it) and driven afterwards with the
+offline; our labels, our own reaper (``harness.reaper``, for a SIGKILLed harness) and
+``cleanup.sweep`` replace it) and driven afterwards with the
 docker SDK container it wraps, since testcontainers has no kill, restart or pause.
 Ports are published on 127.0.0.1 only, and re-read after every start because a
 restarted container gets a new host port.
@@ -20,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
-from harness import cleanup  # noqa: E402
+from harness import cleanup, interrupt, reaper  # noqa: E402
 from harness.backends.pool import Leasing, recreate_database  # noqa: E402
 from harness.deployment import POLL_INTERVAL, Deployment  # noqa: E402
 from harness.errors import BackendError, DeploymentError, EngineUnavailable, ReadinessTimeout, SpecError  # noqa: E402
 from harness.history import History  # noqa: E402
-from harness.spec import TargetSpec  # noqa: E402
+from harness.spec import TargetSpec, VolumeSpec  # noqa: E402
 
 if TYPE_CHECKING:
     from harness.backends.pool import DependencyPool
@@ -63,9 +64,10 @@ class _Dependency:
 
     def __init__(self, name: str, image: str, command: list[str] | None, env: dict[str, str],
                  probe: list[str] | None, address: dict[str, str], port: int | None = None,
-                 aliases: tuple[str, ...] = ()) -> None:
+                 aliases: tuple[str, ...] = (), volumes: tuple[VolumeSpec, ...] = ()) -> None:
         self.name, self.image, self.command, self.env = name, image, command, env
         self.probe, self.address, self.port = probe, address, port
+        self.volumes = volumes
         self.aliases = (name, *(a for a in aliases if a != name))
 
     def describe_probe(self) -> str:
@@ -81,7 +83,8 @@ def _dependencies(spec: TargetSpec) -> list[_Dependency]:
             "postgres", pg.image, None,
             {"POSTGRES_USER": pg.user, "POSTGRES_PASSWORD": pg.password, "POSTGRES_DB": pg.database},
             ["pg_isready", "-q", "-h", "127.0.0.1", "-U", pg.user, "-d", pg.database],
-            {"host": "postgres", "port": "5432",
+            # every placeholder of harness.spec.env_placeholders, as the local backend gives them
+            {"host": "postgres", "port": "5432", "user": pg.user, "password": pg.password, "database": pg.database,
              "url": f"postgresql://{pg.user}:{pg.password}@postgres:5432/{pg.database}"},
         ))
     if (rd := spec.dependencies.redis) is not None:
@@ -97,7 +100,7 @@ def _dependencies(spec: TargetSpec) -> list[_Dependency]:
         deps.append(_Dependency(
             name, service.image, service.command, service.environment, service.probe,
             {"host": name, "port": str(service.port or "")}, port=service.port,
-            aliases=(service.role,) if service.role else (),
+            aliases=(service.role,) if service.role else (), volumes=tuple(service.volumes),
         ))
     return deps
 
@@ -119,9 +122,19 @@ def _wipe_postgres(container: Any, user: str, database: str) -> None:
     raise BackendError(f"postgres: could not recreate database {database!r}: {'; '.join(errors)}")
 
 
-def render_env(spec: TargetSpec, addresses: dict[str, dict[str, str]]) -> dict[str, str]:
-    """Fill ``{postgres.url}``-style placeholders; an unknown one is a spec error naming the key."""
+def render_env(spec: TargetSpec, addresses: dict[str, dict[str, str]],
+               volumes: dict[str, str] | None = None) -> dict[str, str]:
+    """Fill ``{postgres.url}``-style placeholders; an unknown one is a spec error naming the key.
+
+    ``volumes`` maps each of ``app.volumes`` to where the app finds it (``{volume.NAME}``): its
+    mount path in a container, its folder on the local backend.
+    """
     namespace = {name: SimpleNamespace(**fields) for name, fields in addresses.items()}
+    if volumes is None:
+        volumes = {v.name: v.path for v in spec.app.volumes}
+    if volumes:
+        addresses = {**addresses, "volume": volumes}
+        namespace["volume"] = SimpleNamespace(**volumes)
     env = {}
     for key, value in spec.app.env.items():
         try:
@@ -159,6 +172,7 @@ class DockerDeployment(Leasing, Deployment):
         self._network = None
         self._initial = replicas
         self._pool = pool
+        self._volumes: set[str] = set()  # names of the Docker volumes created so far
         cleanup.register(self.client, self.run_id)
 
     # ---- lifecycle ---------------------------------------------------------------
@@ -169,6 +183,8 @@ class DockerDeployment(Leasing, Deployment):
         """
         try:
             self._check_images()
+            # before anything is created: should this process be SIGKILLed, the reaper removes it all
+            reaper.watch(self.client, self.run_id)
             self._env = render_env(self.spec, {alias: d.address for d in self._deps for alias in d.aliases})
             own = self._lease_shared()
             if self._network is None:
@@ -235,16 +251,18 @@ class DockerDeployment(Leasing, Deployment):
         return self.up() if self._network is None else self
 
     def close(self) -> None:
-        """Remove this run's containers and network; hand leased dependencies back (wiped by the pool)."""
+        """Remove this run's containers, network and volumes; hand leased dependencies back (wiped by the pool)."""
         cleanup.remove_run(self.client, self.run_id)
         cleanup.unregister(self.run_id)
         self._containers.clear()
         self._ports.clear()
+        self._volumes.clear()
         self._give_back()
 
     # ---- containers --------------------------------------------------------------
     def _run_container(self, name: str, image: str, command: list[str] | None, env: dict[str, str],
-                       role: str, publish: int | None = None, aliases: tuple[str, ...] = ()) -> Any:
+                       role: str, publish: int | None = None, aliases: tuple[str, ...] = (),
+                       volumes: tuple[VolumeSpec, ...] = ()) -> Any:
         from testcontainers.core.container import DockerContainer
 
         container = DockerContainer(image, command=command, env=env, name=f"harness-{self.run_id}-{name}")
@@ -252,6 +270,7 @@ class DockerDeployment(Leasing, Deployment):
             container.ports[f"{publish}/tcp"] = ("127.0.0.1", None)  # type: ignore[assignment]
         container.with_kwargs(
             labels={**self.labels, cleanup.LABEL_ROLE: role, cleanup.LABEL_NAME: name},
+            mounts=self._mounts(volumes, name, image),
             hostname=name,
             network=self._network.name,
             networking_config={self._network.name: self.client.api.create_endpoint_config(
@@ -276,14 +295,76 @@ class DockerDeployment(Leasing, Deployment):
         except KeyError:
             raise BackendError(f"{name} is not part of this deployment (have: {', '.join(self._containers)})") from None
 
+    # ---- volumes -----------------------------------------------------------------
+    def volume_name(self, volume: VolumeSpec, replica: str) -> str:
+        """The Docker volume behind ``volume`` for ``replica``: this run's id, the volume's name, and
+        for scope ``replica`` the replica's name (the same after a redeploy: its claim)."""
+        suffix = f"-{replica}" if volume.scope == "replica" else ""
+        return f"harness-{self.run_id}-{volume.name}{suffix}"
+
+    def _mounts(self, volumes: tuple[VolumeSpec, ...] | list[VolumeSpec], replica: str, image: str) -> list[Any]:
+        """Mounts for a new container, creating its volumes (labelled as this run) on first use.
+
+        Docker would create a missing named volume by itself, but without our labels, out of
+        reach of ``cleanup``: so every volume is created here first. A read-only ``source`` is
+        bound as it is; any other ``source`` is copied into the new volume.
+        """
+        from docker.types import Mount
+
+        mounts = []
+        for volume in volumes:
+            if volume.source is not None and volume.read_only:
+                mounts.append(Mount(volume.path, volume.source, type="bind", read_only=True))
+                continue
+            name = self.volume_name(volume, replica)
+            with self._lock:
+                if name not in self._volumes:
+                    self.client.volumes.create(name=name, driver="local", labels={
+                        **self.labels, cleanup.LABEL_ROLE: "volume", cleanup.LABEL_NAME: name})
+                    self._volumes.add(name)
+                    if volume.source is not None:
+                        self._seed(name, volume, image)
+            mounts.append(Mount(volume.path, name, type="volume", read_only=volume.read_only))
+        return mounts
+
+    def _seed(self, name: str, volume: VolumeSpec, image: str) -> None:
+        """Copy the host folder ``volume.source`` into the new volume, as the container will see it.
+
+        Through a container that mounts the volume and is never started: the engine's archive
+        API writes into its mounts. ``no_copy``: like a bind mount, the volume shows the host
+        folder only, not what the image has at that path.
+        """
+        import io
+        import tarfile
+
+        import docker.errors
+        from docker.types import Mount
+
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            tar.add(str(volume.source), arcname=".")
+        helper = self.client.containers.create(
+            image, name=f"harness-{self.run_id}-seed-{name.removeprefix(f'harness-{self.run_id}-')}",
+            labels={**self.labels, cleanup.LABEL_ROLE: "seed", cleanup.LABEL_NAME: name},
+            mounts=[Mount(volume.path, name, type="volume", no_copy=True)])
+        try:
+            if not helper.put_archive(volume.path, archive.getvalue()):
+                raise DeploymentError(f"could not copy {volume.source} into volume {name}")
+        except docker.errors.APIError as exc:
+            raise DeploymentError(f"could not copy {volume.source} into volume {name}: {exc}") from None
+        finally:
+            helper.remove(force=True)
+
     def _start_dependency(self, dep: _Dependency) -> None:
-        self._run_container(dep.name, dep.image, dep.command, dep.env, role="dependency", aliases=dep.aliases)
+        self._run_container(dep.name, dep.image, dep.command, dep.env, role="dependency", aliases=dep.aliases,
+                            volumes=dep.volumes)
         self._wait_dependency(dep)
 
     def _wait_dependency(self, dep: _Dependency) -> None:
         container = self._container(dep.name)
         deadline = time.monotonic() + DEPENDENCY_READY_TIMEOUT
         while True:
+            interrupt.check(f"waiting for dependency {dep.name} to be ready")
             container.reload()
             if container.status in ("exited", "dead"):
                 raise DeploymentError(f"dependency {dep.name} exited before it became ready", self.logs(dep.name))
@@ -364,7 +445,7 @@ class DockerDeployment(Leasing, Deployment):
     # ---- replica primitives ------------------------------------------------------
     def _create_replica(self, replica: str) -> None:
         self._run_container(replica, self.spec.app.image, self.spec.app.command, self._env,
-                            role="app", publish=self.spec.app.port)
+                            role="app", publish=self.spec.app.port, volumes=tuple(self.spec.app.volumes))
         self._read_port(replica)
 
     def _read_port(self, replica: str) -> None:

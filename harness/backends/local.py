@@ -4,7 +4,10 @@ Each app replica runs the spec's ``app.process`` command as a child process, lea
 of its own process group (a fault signals the whole group), listening on a free
 port on 127.0.0.1, in its own fresh working directory under the deployment's
 temporary root (a redeploy gives it a new one: local files are gone, as with a
-recreated container). Faults are signals: crash = SIGKILL, graceful stop = SIGTERM
+recreated container). The spec's ``app.volumes`` are folders of the deployment that
+outlive that: one per ``shared`` volume, one per replica for scope ``replica`` (kept
+across its crash, restart, redeploy and scaling), named to the app by ``{volume.NAME}``
+in ``app.env`` and ``app.process.env``. Faults are signals: crash = SIGKILL, graceful stop = SIGTERM
 (SIGKILL after ``stop_timeout``), pause = SIGSTOP / SIGCONT.
 
 Dependencies are real servers when their programs are installed: PostgreSQL from
@@ -22,7 +25,9 @@ Nothing is left behind: every process is reaped when the deployment closes (also
 after a failed start or Ctrl-C, since ``up`` closes on any exception); an ``atexit``
 hook closes deployments still open; and as a last net, every process whose working
 directory lies under the deployment's root (what our processes and theirs share)
-is killed. ``sweep`` does the same for roots of harness processes that died.
+is killed. Should the harness itself be killed (SIGKILL: no hook runs), its watchdog
+(``harness.backends.watchdog``) does the same within a fraction of a second. ``sweep``
+does it for roots of harness processes that died, as a backstop.
 """
 
 from __future__ import annotations
@@ -50,12 +55,14 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 from harness.backends.docker import render_env
+from harness.backends import watchdog
 from harness.backends.pool import DependencyPool, Leasing, recreate_database
+from harness import interrupt
 from harness.cleanup import pid_alive
-from harness.deployment import POLL_INTERVAL, Deployment
+from harness.deployment import POLL_INTERVAL, Deployment, first_error
 from harness.errors import BackendError, DeploymentError, ReadinessTimeout, SpecError
 from harness.history import History
-from harness.spec import PostgresSpec, RedisSpec, TargetSpec
+from harness.spec import PostgresSpec, RedisSpec, TargetSpec, VolumeSpec
 
 log = logging.getLogger("harness.backends.local")
 
@@ -255,9 +262,13 @@ class _ForkServer:
         import selectors
 
         assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
         with selectors.DefaultSelector() as selector:
             selector.register(self.proc.stdout, selectors.EVENT_READ)
-            ready = selector.select(timeout)
+            ready = []
+            while not ready and time.monotonic() < deadline:  # in short steps: a signal stops the wait
+                interrupt.check(doing)
+                ready = selector.select(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
         line = self.proc.stdout.readline() if ready else ""
         if not line:
             self.close()
@@ -350,6 +361,7 @@ class _Server:
         self.process = self._spawn()
         deadline = time.monotonic() + DEPENDENCY_READY_TIMEOUT
         while not self.answers():
+            interrupt.check(f"waiting for dependency {self.name} to be ready")
             if (code := self.process.exit_status()) is not None:
                 raise DeploymentError(f"dependency {self.name} exited with code {code} before it became ready",
                                       _tail(self.log_path, 30))
@@ -547,6 +559,7 @@ class LocalDeployment(Leasing, Deployment):
         self.run_id = uuid.uuid4().hex[:10]
         self.root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-{self.run_id}-"))
         self.root.chmod(0o711)  # a PostgreSQL run as another user must reach its own folder
+        watchdog.watch_root(self.root)  # should the harness be SIGKILLed, whatever runs under the root dies too
         (self.root / "logs").mkdir()
         (self.root / "replicas").mkdir()
         self.description = f"local processes under {self.root}"
@@ -641,8 +654,7 @@ class LocalDeployment(Leasing, Deployment):
 
         pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
         try:
-            for future in [pool.submit(one, n) for n in names]:
-                future.result()
+            first_error([pool.submit(one, n) for n in names])
         except BaseException:
             self._closing.set()
             pool.shutdown(wait=False, cancel_futures=True)
@@ -674,6 +686,8 @@ class LocalDeployment(Leasing, Deployment):
         if self.root.exists():  # a process was still writing: once more
             _kill_under(self.root)
             shutil.rmtree(self.root, ignore_errors=True)
+        if not self.root.exists():
+            watchdog.forget_root(self.root)
         self._ports.clear()
         self._closed = True
         with _live_lock:
@@ -705,12 +719,15 @@ class LocalDeployment(Leasing, Deployment):
         assert process is not None  # checked in up()
         port = free_port()
         work = self._work[replica]
+        volumes = self._volume_dirs(replica)
         values = {"port": str(port), "app_dir": process.cwd, "work_dir": str(work), "replica": replica,
                   **{name: SimpleNamespace(**fields) for name, fields in self._addresses.items()}}
+        if volumes:
+            values["volume"] = SimpleNamespace(**volumes)
         argv = [self._fill(arg, values, f"app.process.command[{i}]") for i, arg in enumerate(process.command)]
         argv[0] = self._program(argv[0], process.cwd)
         env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
-        env.update(self._app_env)
+        env.update(render_env(self.spec, self._addresses, volumes) if volumes else self._app_env)
         env.update({key: self._fill(value, values, f"app.process.env.{key}") for key, value in process.env.items()})
         env.update({ENV_RUN: self.run_id, ENV_OWNER: str(os.getpid())})
         try:
@@ -725,6 +742,35 @@ class LocalDeployment(Leasing, Deployment):
                 return
         proc.kill()  # the deployment is being torn down meanwhile
         raise DeploymentError(f"replica {replica} of {self.spec.name}: the deployment is closing")
+
+    def volume_dir(self, volume: VolumeSpec, replica: str) -> Path:
+        """The folder behind ``volume`` for ``replica``: one per deployment, or per replica for scope
+        ``replica`` (the same after a redeploy, which only replaces the working directory)."""
+        suffix = f"-{replica}" if volume.scope == "replica" else ""
+        return self.root / "volumes" / f"{volume.name}{suffix}"
+
+    def _volume_dirs(self, replica: str) -> dict[str, str]:
+        """``{volume.NAME}`` for each of the app's volumes, their folders made on first use. A
+        ``source`` is copied in, so the app can never write into the host's folder."""
+        found = {}
+        for volume in self.spec.app.volumes:
+            folder = self.volume_dir(volume, replica)
+            with self._lock:
+                if not folder.exists():
+                    (self.root / "volumes").mkdir(exist_ok=True)
+                    source = Path(volume.source) if volume.source is not None else None
+                    if source is not None and source.is_dir():
+                        shutil.copytree(source, folder, symlinks=True)
+                    elif source is not None:  # a file mounted at the path itself
+                        folder.mkdir()
+                        shutil.copy2(source, folder / source.name)
+                        folder = folder / source.name
+                    else:
+                        folder.mkdir()
+                elif volume.source is not None and not Path(volume.source).is_dir():
+                    folder = folder / Path(volume.source).name
+            found[volume.name] = str(folder)
+        return found
 
     def _launch(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> _Process:
         """A new process, or a fork of the fork server when the spec preloads modules for the harness's
@@ -747,7 +793,8 @@ class LocalDeployment(Leasing, Deployment):
             return text.format_map(values)
         except (KeyError, AttributeError, IndexError, ValueError) as exc:
             known = "{port}, {app_dir}, {work_dir}, {replica}" + "".join(
-                f", {{{n}.{f}}}" for n, fs in self._addresses.items() for f in fs)
+                f", {{{n}.{f}}}" for n, fs in self._addresses.items() for f in fs) + "".join(
+                f", {{volume.{v.name}}}" for v in self.spec.app.volumes)
             raise SpecError(f"{self.spec.source or self.spec.name}: field '{field}': placeholder {exc} is not "
                             f"known (known: {known})") from None
 

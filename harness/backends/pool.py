@@ -138,8 +138,10 @@ class DependencyPool:
     def release(self, host: "Deployment", faulted: bool) -> None:
         """Take the host back: wiped for the next deployment, or removed when it was faulted or
         cannot be wiped."""
+        from harness import interrupt
+
         key = _key(host.spec)
-        keep = not faulted
+        keep = not faulted and not interrupt.stopping.is_set()  # a run that is stopping needs no wiped host
         if keep:
             try:
                 host.wipe_dependencies()

@@ -5,13 +5,20 @@ Jepsen: ``pass`` (nothing wrong was observed), ``fail`` (at least one violation,
 its evidence) and ``unknown`` (the history does not allow a judgement, e.g. no final
 read ever answered, or the checker itself crashed). ``pass`` means "no violation was
 observed in this history", not "the app is durable".
+
+Nothing checked is not a pass: a checker declares the operation kinds it judges
+(``judges``), and when a history holds none of them (the logout scenario on a target
+without sessions) its verdict is ``unknown`` marked ``nothing_to_check``. Merged with
+verdicts that did judge something, it only adds a note; when no checker of a scenario
+had anything to check, the scenario's verdict is that ``unknown``, and every report says
+"nothing to check".
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from harness.history import FaultEvent, History
 
@@ -24,10 +31,32 @@ class Validity(StrEnum):
 
 _PRIORITY = {Validity.PASS: 0, Validity.UNKNOWN: 1, Validity.FAIL: 2}
 
+#: how every report words a verdict whose checkers saw no operation of their kind
+NOTHING_TO_CHECK = "nothing to check"
+
 
 @dataclass(frozen=True)
 class Violation:
     """One broken promise, readable without the code: what, where, when, what instead."""
+
+    checker: str
+    kind: str
+    message: str
+    replica: str | None = None
+    op_ids: tuple[int, ...] = ()
+    time: float | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A fact about the target's declared model that users should know, not a broken promise.
+
+    Example: with client-side sessions (a signed cookie) a token stays valid after its
+    logout; that is how the model works, so it is reported, with its reason, apart from
+    violations and without failing the verdict. It never hides a violation: a checker
+    reports findings beside whatever violations the same history shows.
+    """
 
     checker: str
     kind: str
@@ -45,6 +74,9 @@ class Verdict:
     violations: tuple[Violation, ...] = ()
     notes: tuple[str, ...] = ()
     stats: dict[str, Any] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()
+    #: the history held no operation of the kinds the checker(s) judge: unknown, not a pass
+    nothing_to_check: bool = False
 
     @property
     def ok(self) -> bool:
@@ -56,6 +88,7 @@ class Verdict:
         lines += [f"  - [{v.checker}/{v.kind}] {v.message}" for v in self.violations[:most]]
         if len(self.violations) > most:
             lines.append(f"  ... and {len(self.violations) - most} more (all of them are in the verdict JSON)")
+        lines += [f"  finding: [{f.checker}/{f.kind}] {f.message}" for f in self.findings]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -64,6 +97,33 @@ class Verdict:
 
 
 Checker = Callable[[History], Verdict]
+C = TypeVar("C", bound=Callable[..., Verdict])
+
+
+def judges(*kinds: str, name: str | None = None) -> Callable[[C], C]:
+    """Declare the operation kinds a checker reads (and the name its verdicts carry).
+
+    ``judge`` then reports a history without any operation of these kinds as having
+    nothing to check, instead of running the checker on nothing and calling it a pass.
+    """
+    def mark(checker: C) -> C:
+        checker.judged_kinds = frozenset(kinds)  # type: ignore[attr-defined]
+        checker.checker_name = name or checker.__name__.removeprefix("check_")  # type: ignore[attr-defined]
+        return checker
+    return mark
+
+
+def judged_kinds(checker: Checker) -> frozenset[str] | None:
+    """The kinds a checker declared with ``judges``; a ``functools.partial`` judges its function's; None: undeclared."""
+    return getattr(getattr(checker, "func", checker), "judged_kinds", None)
+
+
+def nothing_to_check(name: str, kinds: Iterable[str]) -> Verdict:
+    """The verdict of a checker whose kinds the history never shows: unknown, with the reason."""
+    kinds = sorted(kinds)
+    note = f"{NOTHING_TO_CHECK}: no {' or '.join(kinds)} operation in this history"
+    return Verdict(name, Validity.UNKNOWN, notes=(note,),
+                   stats={"nothing_to_check": kinds}, nothing_to_check=True)
 
 
 def judge(history: History, checkers: Iterable[Checker],
@@ -76,8 +136,14 @@ def judge(history: History, checkers: Iterable[Checker],
     from harness.policy import apply_policy  # policy builds on this module's types
 
     verdicts = []
+    present = {op.kind for op in history.operations()}
     for checker in checkers:
         name = getattr(checker, "__name__", repr(checker))
+        kinds = judged_kinds(checker)
+        if kinds is not None and not kinds & present:
+            base = getattr(checker, "func", checker)
+            verdicts.append(nothing_to_check(getattr(base, "checker_name", name), kinds))
+            continue
         try:
             verdict = checker(history)
         except Exception as exc:  # noqa: BLE001 - a checker bug must not turn into a pass
@@ -87,17 +153,30 @@ def judge(history: History, checkers: Iterable[Checker],
 
 
 def merge(verdicts: Iterable[Verdict]) -> Verdict:
-    """Combine verdicts: the worst validity wins; violations and notes are kept in order."""
+    """Combine verdicts: the worst validity of those that checked something wins; violations and notes
+    are kept in order; those with nothing to check add one note, or, when no verdict checked anything,
+    make the merged verdict an unknown with nothing to check."""
     verdicts = list(verdicts)
     if not verdicts:
         return Verdict("none", Validity.UNKNOWN, notes=("no checker ran",))
-    worst = max((v.validity for v in verdicts), key=_PRIORITY.__getitem__)
+    checked = [v for v in verdicts if not v.nothing_to_check]
+    idle = [v for v in verdicts if v.nothing_to_check]
+    idle_kinds = sorted({k for v in idle for k in v.stats.get("nothing_to_check", [v.checker])})
+    if not checked:
+        return Verdict(checker="+".join(v.checker for v in verdicts), validity=Validity.UNKNOWN,
+                       notes=(f"{NOTHING_TO_CHECK}: no operation of the kinds these checkers judge "
+                              f"({', '.join(idle_kinds)}) in this history",),
+                       stats={v.checker: v.stats for v in verdicts}, nothing_to_check=True)
+    worst = max((v.validity for v in checked), key=_PRIORITY.__getitem__)
+    idle_note = ((f"not judged, {NOTHING_TO_CHECK}: {', '.join(sorted(v.checker for v in idle))} "
+                  f"(no {' or '.join(idle_kinds)} operation in this history)",) if idle else ())
     return Verdict(
         checker="+".join(v.checker for v in verdicts),
         validity=worst,
         violations=tuple(x for v in verdicts for x in v.violations),
-        notes=tuple(n for v in verdicts for n in v.notes),
+        notes=tuple(n for v in checked for n in v.notes) + idle_note,
         stats={v.checker: v.stats for v in verdicts},
+        findings=tuple(f for v in verdicts for f in v.findings),
     )
 
 

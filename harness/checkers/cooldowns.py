@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
+from harness.checkers.base import judges
 from harness.history import History, Operation, Outcome
 
 NAME = "cooldowns"
@@ -113,6 +114,7 @@ def _judge_key(history: History, t0: float, key: str, starts: list[Operation],
     return violations, probes
 
 
+@judges("cooldowns", name=NAME)
 def check_cooldowns(history: History, tolerance: float = TOLERANCE) -> Verdict:
     """Cooldowns bypassed (a second allowed start while one ran) and refusals without a cause."""
     ops = history.operations(NAME)

@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
+from harness.checkers.base import judges
 from harness.history import History, Operation, Outcome
 
 NAME = "counters"
@@ -94,6 +95,7 @@ def _violation(history: History, t0: float, name: str, read: Operation, b: _Boun
                      time=read.start, evidence=evidence)
 
 
+@judges("counters", name=NAME)
 def check_counters(history: History) -> Verdict:
     """Every definite counter value must lie between its lower and upper bounds."""
     ops = history.operations(NAME)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
+from harness.checkers.base import judges
 from harness.history import History, Operation, Outcome
 
 RECORDS = "records"
@@ -197,6 +198,7 @@ def _unknown_id(t0: float, op: Operation, rid: str) -> Violation:
                      evidence={"record": rid, "read": op.id})
 
 
+@judges("records", name=RECORDS)
 def check_records(history: History) -> Verdict:
     """Lost, recovered and unexpected records, judged on final reads and unambiguous main reads."""
     ops = history.operations(RECORDS)
@@ -307,6 +309,7 @@ def _judge_download(history: History, t0: float, up: Operation | None, read: Ope
     return None
 
 
+@judges("files", name=FILES)
 def check_files(history: History) -> Verdict:
     """Lost, corrupt and unexpected files, on every download after the upload was acknowledged."""
     ops = history.operations(FILES)

@@ -33,6 +33,7 @@ from collections import defaultdict
 from typing import Any
 
 from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
+from harness.checkers.base import judges
 from harness.history import History, Operation, Outcome
 from harness.report.redact import pseudonym
 
@@ -134,6 +135,7 @@ def _used_twice(q: _Quote, t0: float) -> list[Violation]:
     ]
 
 
+@judges("quotes", name=QUOTES)
 def check_quotes(history: History, tolerance: float = TOLERANCE) -> Verdict:
     """Quotes accepted after expiry, used twice, or lost."""
     ops = history.operations(QUOTES)
@@ -180,6 +182,7 @@ def check_quotes(history: History, tolerance: float = TOLERANCE) -> Verdict:
     return Verdict(QUOTES, Validity.PASS, notes=notes, stats=stats)
 
 
+@judges("sessions", name="session-expiry")
 def check_session_expiry(history: History, tolerance: float = TOLERANCE) -> Verdict:
     """Sessions accepted after their expiry; unknown when no session was read after it expired."""
     ops = history.operations(SESSIONS)

@@ -17,6 +17,15 @@ overlapped an outage. A counter's increments are not told apart in its value, so
 final read short of the acknowledged sum is charged to the outage when increments of
 that counter were acknowledged during it. A pass means no write acknowledged during an outage was seen
 missing afterwards; a write never read back in the final phase was not judged.
+
+This checker charges a loss to the outage only when the outage is what sets the write
+apart: comparable writes (the same state kind) acknowledged outside every outage were
+read back, and fewer of them were lost. An app that never stored sessions durably loses
+them all, inside the outage and out; that loss is the durability checkers' finding
+(they report it already), and blaming a network cut for it would send the reader the
+wrong way. For a counter, the outage is charged when the shortfall is no more than the
+increments acknowledged during it and the final value still covers the increments
+acknowledged outside it. Writes not charged are counted in a note, never dropped unseen.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from harness.checkers.base import Validity, Verdict, Violation, first_time
+from harness.checkers.base import Validity, Verdict, Violation, first_time, judges
 from harness.checkers.counters import check_counters
 from harness.checkers.durability import check_files, check_records
 from harness.checkers.expiry import check_quotes
@@ -106,6 +115,36 @@ def _lost_writes(history: History, by_id: dict[int, Operation]) -> dict[int, lis
     return lost
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Comparable writes of one state kind acknowledged outside every outage: how many were judged, how many lost."""
+
+    kind: str
+    judged: int
+    lost: int
+
+    def sets_apart(self, lost_during: int, during: int) -> bool:
+        """The outage explains the loss: some outside write survived, and a smaller share of them was lost."""
+        return self.judged > self.lost and self.lost * during < lost_during * self.judged
+
+    def describe(self) -> str:
+        if not self.judged:
+            return f"no {self.kind} write acknowledged outside the outage was read back, so nothing to compare with"
+        return (f"{self.lost} of {self.judged} {self.kind} write(s) acknowledged outside the outage were lost too: "
+                "the outage does not set these apart")
+
+
+def _comparison(history: History, kind: str, windows: list[Outage], lost_ids: set[int]) -> Comparison:
+    """Writes of ``kind`` acknowledged outside every outage, judged in a final read (the kind had one that answered)."""
+    read_back = any(op.kind == kind and op.phase == "final" and op.outcome is Outcome.OK
+                    for op in history.operations(kind))
+    outside = [op for op in history.operations(kind) if (op.kind, op.name) in WRITES and op.outcome is Outcome.OK
+               and _during(op, windows) is None]
+    if not read_back:
+        return Comparison(kind, 0, 0)
+    return Comparison(kind, len(outside), sum(op.id in lost_ids for op in outside))
+
+
 def _lost_violation(t0: float, write: Operation, window: Outage,
                     findings: list[tuple[Violation, Operation]]) -> Violation:
     readers = sorted({read.replica for _, read in findings})
@@ -118,10 +157,15 @@ def _lost_violation(t0: float, write: Operation, window: Outage,
 
 
 def _lost_increments(history: History, t0: float, windows: list[Outage],
-                     by_id: dict[int, Operation]) -> list[Violation]:
-    """Counters whose final read fell below the acknowledged sum, with increments acknowledged during an outage."""
+                     by_id: dict[int, Operation], notes: list[str] | None = None) -> list[Violation]:
+    """Counters whose final read fell below the acknowledged sum, with increments acknowledged during an outage.
+
+    Charged to the outage only when the increments acknowledged during it explain the whole
+    shortfall and the value still covers those acknowledged outside it; otherwise a note.
+    """
     violations = []
     seen: set[str] = set()
+    notes = [] if notes is None else notes
     for v in check_counters(history).violations:
         read, name = by_id.get(v.evidence["read"]), v.evidence["name"]
         if v.kind != "lost-increments" or read is None or read.phase != "final" or name in seen:
@@ -133,6 +177,13 @@ def _lost_increments(history: History, t0: float, windows: list[Outage],
             continue
         seen.add(name)
         total = sum(int(op.args.get("by", 1)) for op, _ in during)
+        shortfall = v.evidence["lower"] - v.evidence["value"]
+        outside = v.evidence["lower"] - total
+        if not (outside > 0 and shortfall <= total):
+            why = ("no increment acknowledged outside the outage to compare with" if outside <= 0 else
+                   f"{shortfall} short, more than the {total} acknowledged during the outage")
+            notes.append(f"counter '{name}' not charged to the outage ({why}): left to the counters checker")
+            continue
         count = f"{len(during)} increment{'s' if len(during) != 1 else ''}"
         message = (f"counter '{name}': {count} totalling {total} acknowledged during the "
                    f"outage ({during[0][1].describe(t0)}); after the faults healed {read.replica} read "
@@ -144,6 +195,7 @@ def _lost_increments(history: History, t0: float, windows: list[Outage],
     return violations
 
 
+@judges(*sorted({kind for kind, _ in WRITES}), name=NAME)
 def check_fail_loud(history: History, faults: Mapping[str, str | None] = OUTAGE_FAULTS) -> Verdict:
     """Writes acknowledged during a dependency outage and missing once it healed."""
     t0 = first_time(history)
@@ -160,16 +212,30 @@ def check_fail_loud(history: History, faults: Mapping[str, str | None] = OUTAGE_
         return Verdict(NAME, Validity.PASS, notes=("no dependency outage in this history",), stats={**stats, "lost": 0})
     by_id = {op.id: op for op in history.operations()}
     lost = _lost_writes(history, by_id)
-    violations = [
-        _lost_violation(t0, by_id[wid], window, findings)
+    candidates = [
+        (by_id[wid], window, findings)
         for wid, findings in sorted(lost.items())
         if (window := _during(by_id[wid], windows)) is not None and by_id[wid].outcome is Outcome.OK
         and (by_id[wid].kind, by_id[wid].name) in WRITES
     ]
-    violations += _lost_increments(history, t0, windows, by_id)
+    violations: list[Violation] = []
+    notes: list[str] = []
+    for kind in sorted({write.kind for write, _, _ in candidates}):
+        mine = [c for c in candidates if c[0].kind == kind]
+        comparison = _comparison(history, kind, windows, set(lost))
+        if comparison.sets_apart(len(mine), sum(op.kind == kind for op in acknowledged)):
+            violations += [_lost_violation(t0, write, window, findings) for write, window, findings in mine]
+        else:
+            notes.append(f"{len(mine)} {kind} write(s) acknowledged during the outage and lost afterwards were not "
+                         f"charged to it ({comparison.describe()}): the {kind} checker reports the loss")
+    violations += _lost_increments(history, t0, windows, by_id, notes)
+    violations.sort(key=lambda v: v.time if v.time is not None else 0.0)
     stats["lost"] = len(violations)
+    stats["lost_not_charged"] = len(candidates) - sum(v.evidence.get("write") is not None for v in violations)
     if violations:
-        return Verdict(NAME, Validity.FAIL, tuple(violations), stats=stats)
+        return Verdict(NAME, Validity.FAIL, tuple(violations), notes=tuple(notes), stats=stats)
+    if notes:
+        return Verdict(NAME, Validity.PASS, notes=tuple(notes), stats=stats)
     unread = {op.kind for op in acknowledged} - {op.kind for op in history.operations() if op.phase == "final"
                                                   and op.outcome is Outcome.OK}
     if unread:

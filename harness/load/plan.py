@@ -53,6 +53,7 @@ class LoadPlan:
     limit: int
     window: float
     hold: float = 0.0  # seconds past each window boundary that users hold straddling requests; 0: no hold
+    algorithm: dict[str, Any] | None = None  # the spec's rate-limit algorithm (long form), carried into each hit
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,7 +66,7 @@ class LoadPlan:
     def from_dict(cls, raw: dict[str, Any]) -> "LoadPlan":
         requests = {k: PlannedRequest(**v) for k, v in raw["requests"].items()}
         return cls(raw["target"], tuple(raw["keys"]), requests, tuple(raw["accepted"]), tuple(raw["limited"]),
-                   int(raw["limit"]), float(raw["window"]), float(raw.get("hold", 0.0)))
+                   int(raw["limit"]), float(raw["window"]), float(raw.get("hold", 0.0)), raw.get("algorithm"))
 
 
 def _encoded(request: dict[str, Any]) -> PlannedRequest:
@@ -110,4 +111,4 @@ def build_plan(spec: TargetSpec, keys: list[str] | tuple[str, ...], hold: bool =
     hit = kind.hit
     requests = {key: _encoded(build_request(hit, {"key": key})) for key in keys}
     return LoadPlan(spec.name, tuple(keys), requests, tuple(hit.accepted), tuple(hit.limited or [429]),
-                    int(kind.limit), float(kind.window), HOLD if hold else 0.0)
+                    int(kind.limit), float(kind.window), HOLD if hold else 0.0, kind.algorithm_settings())

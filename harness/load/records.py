@@ -3,7 +3,8 @@
 Each locust process writes its own file of tab-separated lines (see
 ``locustfile.py``): ``start end replica key status latency_ms error``. Here they are
 read back, merged in time order, and turned into ``rate_limit``/``hit`` operations,
-the exact operations ``check_rate_limit`` counts: args ``{key, limit, window}``,
+the exact operations ``check_rate_limit`` counts: args ``{key, limit, window}`` (and
+``algorithm`` when the plan names one),
 value ``{"allowed": bool}``.
 
 Outcomes follow the client's rules (``harness.client``):
@@ -124,7 +125,8 @@ class Merged:
 
 
 def build_history(records: Iterable[Record], accepted: Iterable[int], limited: Iterable[int], limit: int,
-                  window: float, faults: Iterable[FaultEvent] = (), clock: Clock | None = None) -> Merged:
+                  window: float, faults: Iterable[FaultEvent] = (), clock: Clock | None = None,
+                  algorithm: dict | None = None) -> Merged:
     """One history, in time order, of the load's operations and the faults done meanwhile.
 
     Ids follow start time (faults included), so the history reads in the order things
@@ -150,6 +152,8 @@ def build_history(records: Iterable[Record], accepted: Iterable[int], limited: I
         args = args_of.get(r.key)
         if args is None:
             args = args_of[r.key] = {"key": r.key, "limit": limit, "window": window}
+            if algorithm is not None:
+                args["algorithm"] = algorithm
         label = str(r.status) if r.status is not None else (r.error.split(":", 1)[0] or "error")
         statuses[label] = statuses.get(label, 0) + 1
         events.append(Operation(id=len(events), kind=KIND, name=NAME, replica=r.replica, start=r.start,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness.backends import watchdog
 from harness.errors import HarnessError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,6 +225,7 @@ def run_locust(folder: Path, plan_file: Path, endpoints_file: Path, config: Load
         # in the harness's session, so the workers started below may join it.
         proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, process_group=0)
+        watchdog.watch_group(proc.pid)  # a SIGKILLed harness takes locust with it
         try:
             if config.remote_workers:
                 host, _, port = config.master_bind.rpartition(":")
@@ -238,12 +240,16 @@ def run_locust(folder: Path, plan_file: Path, endpoints_file: Path, config: Load
         except subprocess.TimeoutExpired:
             stop_group(proc)
             raise LoadError(f"locust did not finish within {limit:.0f}s; it was stopped (log: {log})") from None
+        except KeyboardInterrupt:
+            stop_group(proc, grace=1.0)  # a signal stops the run: its teardown must fit a supervisor's grace
+            raise
         except BaseException:
-            stop_group(proc)  # Ctrl-C, SIGTERM turned into KeyboardInterrupt, an error in on_started
+            stop_group(proc)  # an error in on_started
             raise
         finally:
             if _group_alive(proc.pid):  # a worker outliving its master
                 stop_group(proc, grace=1.0)
+            watchdog.forget_group(proc.pid)
     run = LoadRun(folder, records, cmd, proc.returncode, started, time.time(), log)
     if proc.returncode != 0:
         raise LoadError(f"locust exited with code {proc.returncode}; last lines of {log}:\n{run.tail()}")

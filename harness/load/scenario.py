@@ -58,13 +58,26 @@ def key_notes(verdict: Verdict) -> tuple[str, ...]:
                  for key, k in sorted(keys.items()))
 
 
+def _private_folder() -> Path:
+    """A folder only this user can read, removed when the process exits."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="harness-load-"))  # mode 0700
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def execute_load(spec: TargetSpec, scenario: LoadScenario, replicas: int, folder: Path,
                  deployer: Deployer = docker_deployer, observe: Observer | None = None) -> LoadResult:
     """Deploy, load (faults meanwhile), tear down (always), then merge the records and judge them."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     plan = build_plan(spec, scenario.keys, hold=scenario.config.hold)
-    plan_file = plan.write(folder / "plan.json")
+    # The requests as sent, the spec's literal API keys and all: kept out of the run folder, in a
+    # private folder of this process, removed when it ends.
+    plan_file = plan.write(_private_folder() / "plan.json")
     endpoints_file = folder / "endpoints.json"
     count = scenario.replicas or replicas
     faults_history = History()
@@ -80,7 +93,7 @@ def execute_load(spec: TargetSpec, scenario: LoadScenario, replicas: int, folder
         if observe is not None:
             observe(deployment, "after")
     merged = build_history(read_records(run.records), plan.accepted, plan.limited, plan.limit, plan.window,
-                           faults=faults_history.faults(), clock=faults_history.clock)
+                           faults=faults_history.faults(), clock=faults_history.clock, algorithm=plan.algorithm)
     verdict = judge(merged.history, scenario.checkers, spec.exempt)
     totals = run.totals()
     notes = list(key_notes(verdict))

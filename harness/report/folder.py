@@ -6,9 +6,12 @@ that holds run data is rewritten redacted, in place: each ``<slug>.history.jsonl
 each ``<slug>.verdict.json`` and ``verdicts.json``. Redacting is idempotent, so
 re-rendering a folder (``harness report FOLDER``) is always safe.
 
-The folder may have moved since the run (an artifact downloaded elsewhere): a history
-named by an absolute path that no longer exists is looked for in the folder itself.
-A history that cannot be found or read is reported as such in the HTML, never a crash.
+A run folder is self-contained: ``verdicts.json`` names each history relative to the
+folder, and a report is made from the folder's own files only, so a copied or moved
+folder (an artifact downloaded elsewhere) is re-rendered where it is and the original
+is never touched. A history named by an absolute path (written by older versions) is
+looked for by its file name in the folder, never at that path. A history that cannot
+be found or read is reported as such in the HTML, never a crash.
 """
 
 from __future__ import annotations
@@ -22,18 +25,36 @@ from harness.errors import HarnessError
 from harness.history import History
 from harness.report.html import write_html
 from harness.report.junit import write_junit
-from harness.report.redact import Redactor
+from harness.report.interrupted import interruption, is_mark
+from harness.report.redact import Redactor, process_redactor
 
 VERDICTS = "verdicts.json"
 JUNIT = "junit.xml"
 HTML = "report.html"
 
 
+TMP_SUFFIX = ".tmp"
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(f".{path.name}{TMP_SUFFIX}")
+
+
 def _write_atomically(path: Path, text: str) -> None:
     """Replace a file whole: a crash halfway must not leave half a history behind."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    tmp = _tmp(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # an interrupt between the two: no stray file
+
+
+def _remove_stale_tmp(out: Path) -> None:
+    """Temporary files a killed earlier report step left (``.<name>.tmp``): never data, always partial."""
+    for stale in out.rglob(f".*{TMP_SUFFIX}"):
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
 
 
 def _find_history(out: Path, record: dict[str, Any]) -> Path | None:
@@ -41,7 +62,8 @@ def _find_history(out: Path, record: dict[str, Any]) -> Path | None:
     if not named:
         return None
     path = Path(named)
-    candidates = [path if path.is_absolute() else out / path, out / path.name]
+    # Never outside the folder: not an absolute path (the original folder of a copy), not "..".
+    candidates = [out / path.name] if path.is_absolute() or ".." in path.parts else [out / path, out / path.name]
     return next((p for p in candidates if p.is_file()), None)
 
 
@@ -61,19 +83,67 @@ def _events(path: Path) -> Iterator[Any]:
                 yield line.rstrip("\n")
 
 
-def _redact_lines(path: Path, redactor: Redactor) -> tuple[float, float] | None:
-    """Rewrite a history redacted, line by line; returns its first start and last end."""
-    tmp = path.with_name(f".{path.name}.tmp")
+def _redacted_lines(path: Path, redactor: Redactor) -> Iterator[tuple[str, str]]:
+    """Each line of a JSON-lines (or plain text) file, as it is and as it is redacted; a line already
+    redacted comes back unchanged, byte for byte."""
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            raw = line.rstrip("\n")
+            if not raw.strip():
+                yield raw, raw
+                continue
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError:
+                yield raw, redactor.text(raw)
+                continue
+            redacted = redactor.value(data)
+            yield raw, raw if redacted == data else json.dumps(redacted, default=str)
+
+
+def _rewrite_if_changed(path: Path, redactor: Redactor) -> bool:
+    """Rewrite a file redacted, line by line, only when redacting changes it (a history saved by a run
+    is redacted already): no temporary file is made for nothing, none is left if interrupted."""
+    if all(raw == red for raw, red in _redacted_lines(path, redactor)):
+        return False
+    tmp = _tmp(path)
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for _, red in _redacted_lines(path, redactor):
+                fh.write(red + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+def _span(path: Path) -> tuple[float, float] | None:
+    """A history's first start and last end."""
     first, last = float("inf"), float("-inf")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for x in _events(path):
-            if isinstance(x, dict):
-                first, last = min(first, x.get("start", first)), max(last, x.get("end", last))
-                fh.write(json.dumps(redactor.value(x), default=str) + "\n")
-            else:
-                fh.write(redactor.text(x) + "\n")
-    os.replace(tmp, path)
+    for x in _events(path):
+        if isinstance(x, dict):
+            first, last = min(first, x.get("start", first)), max(last, x.get("end", last))
     return (first, last) if first <= last else None
+
+
+def _redact_lines(path: Path, redactor: Redactor) -> tuple[float, float] | None:
+    """Redact a history in place (if it needs it); returns its first start and last end."""
+    _rewrite_if_changed(path, redactor)
+    return _span(path)
+
+
+#: Files of a run folder that are redacted as text, with the secrets the histories revealed.
+TEXT_FILES = (".json", ".jsonl", ".csv", ".tsv", ".log", ".txt", ".html", ".xml", ".yaml", ".yml")
+
+
+def _redact_rest(out: Path, redactor: Redactor, done: set[Path]) -> None:
+    """Every other text file of the folder (a load scenario's locust outputs and records, say) redacted
+    too. HTML pages are searched for known secrets only: their embedded fonts and scripts look random."""
+    known_only = Redactor(redactor.known(), min_length=redactor.min_length, shapes=False)
+    for path in sorted(out.rglob("*")):
+        if path in done or not path.is_file() or path.suffix not in TEXT_FILES or path.name.startswith("."):
+            continue
+        _rewrite_if_changed(path, known_only if path.suffix == ".html" else redactor)
 
 
 def _redact_json(path: Path, redactor: Redactor) -> None:
@@ -101,9 +171,10 @@ def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Pat
     except json.JSONDecodeError as exc:
         raise HarnessError(f"{verdicts}: not valid JSON ({exc}); the run may have been interrupted") from None
 
+    _remove_stale_tmp(out)
     # First learn every secret of every history, so a token of one scenario that shows up
     # in another one's messages is redacted there too; then rewrite.
-    redactor = Redactor(extra_secrets)
+    redactor = process_redactor(extra_secrets)
     paths: list[Path | None] = []
     for record in records:
         redactor.collect(record)
@@ -113,6 +184,8 @@ def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Pat
                 redactor.collect(event.get("args"))
                 redactor.collect(event.get("value"))
         paths.append(path)
+        if path is not None:  # named relative to the folder from now on (older runs named absolute paths)
+            record["history"] = path.relative_to(out).as_posix()
     durations: list[float | None] = []
     for path in paths:
         if path is None:
@@ -123,12 +196,17 @@ def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Pat
         verdict = path.with_name(path.name.removesuffix(".history.jsonl") + ".verdict.json")
         if verdict.is_file():
             _redact_json(verdict, redactor)
+    _redact_rest(out, redactor, {p for p in paths if p is not None} | {verdicts, out / JUNIT, out / HTML})
 
     def histories() -> Iterator[History | str]:
         """One history at a time, as the HTML report renders them."""
         for record, path in zip(records, paths):
+            if path is None and is_mark(record):
+                yield "the run was stopped by a signal here: no history"
+                continue
             if path is None:
-                yield f"history not found: {record.get('history') or 'this record names none'}"
+                named = record.get("history")
+                yield f"history not found: {Path(str(named)).name if named else 'this record names none'}"
                 continue
             try:
                 yield History.from_jsonl(path)
@@ -144,5 +222,9 @@ def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Pat
         notices.append(f"{redactor.too_short} secret(s) shorter than {redactor.min_length} characters were replaced "
                        "only where they stood under a secret-named key, not inside other text.")
     junit = write_junit(records, out / JUNIT, suite=f"harness {out.name}", durations=durations)
+    stopped = interruption(records)
+    if stopped is not None:  # first: a partial run must not read as a complete one
+        notices.insert(0, f"INTERRUPTED by {stopped.get('signal', 'a signal')} at {stopped.get('at', '?')}: only the "
+                          f"{stopped.get('finished', '?')} scenario(s) that finished are reported.")
     html = write_html(out / HTML, records, histories(), title=f"harness report: {out.name}", notices=notices)
     return {"verdicts": verdicts, "junit": junit, "html": html}

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from harness.history import FaultEvent, History, Operation
+from harness.report.errors import is_error, reason
 from harness.report.junit import replay_hint
 from harness.report.redact import Redactor
 
@@ -56,7 +57,9 @@ table#verdicts{border-collapse:collapse;margin:14px 0;width:100%}
 .pass{background:#2e7d32}.fail{background:#c62828}.unknown{background:#ef6c00}
 .legend{display:flex;flex-wrap:wrap;gap:18px;align-items:center;margin:8px 0 4px;font-size:13px}
 .legend span{display:inline-flex;align-items:center;gap:6px}
+.error{background:#8e0000} .errorcard{border:2px solid #8e0000;background:#ffebee;padding:6px 10px;margin:8px 0}
 .missing{color:#b71c1c;font-weight:600} .notice{background:#fff8e1;border:1px solid #ffe082;padding:6px 10px}
+.finding{background:#fff3cd;color:#7a4f01;border-radius:4px;padding:0 6px;font-weight:600;font-size:12px}
 svg.timeline{display:block;width:100%;height:auto;max-width:1400px;border:1px solid #e0e0e0;background:#fff}
 ol.violations{margin:6px 0;padding-left:22px} ol.violations li{margin:3px 0}
 details{margin:4px 0} pre{white-space:pre-wrap;font-size:12px;background:#fafafa;padding:6px}
@@ -377,7 +380,7 @@ def legend() -> str:
 
 
 def _badge(validity: str) -> str:
-    cls = validity if validity in ("pass", "fail") else "unknown"
+    cls = validity if validity in ("pass", "fail", "error") else "unknown"
     return f'<span class="badge {cls}">{_e(validity)}</span>'
 
 
@@ -385,14 +388,42 @@ def _table(records: Sequence[dict[str, Any]]) -> str:
     rows = []
     for i, r in enumerate(records):
         vs = r.get("violations", [])
+        fs = r.get("findings", [])
         rows.append(f'<tr><td class="num">{i + 1}</td>'
                     f'<td class="nw"><a href="#scenario-{i}">{_e(r.get("scenario", "?"))}</a></td>'
                     f'<td class="nw">{_e(r.get("target", "?"))}</td><td class="num">{_e(r.get("replicas", ""))}</td>'
                     f'<td>{_badge(str(r.get("validity", "unknown")))}</td><td class="num">{len(vs)}</td>'
-                    f'<td>{_e(vs[0].get("message", "") if vs else "")}</td></tr>')
+                    f'<td class="num">{len(fs)}</td><td>{_first(vs, fs) or _e(reason(r))}</td></tr>')
     return ('<table id="verdicts"><thead><tr><th>#</th><th>scenario</th><th>target</th><th>replicas</th>'
-            '<th>verdict</th><th>violations</th><th>first violation</th></tr></thead><tbody>'
-            + "".join(rows) + "</tbody></table>")
+            '<th>verdict</th><th>violations</th><th>findings</th><th>first violation (or finding)</th></tr></thead>'
+            '<tbody>' + "".join(rows) + "</tbody></table>")
+
+
+def _first(violations: list[dict[str, Any]], findings: list[dict[str, Any]]) -> str:
+    """The first violation's message; else the first finding's, marked as a finding."""
+    if violations:
+        return _e(violations[0].get("message", ""))
+    if findings:
+        return (f'<span class="finding">finding ({_e(findings[0].get("kind", "?"))})</span> '
+                f'{_e(findings[0].get("message", ""))}')
+    return ""
+
+
+def _findings(findings: list[dict[str, Any]]) -> str:
+    """Findings of the declared model: listed apart from violations, which they never are."""
+    if not findings:
+        return ""
+    items = "".join(f'<li><strong>{_e(f.get("kind", "?"))}</strong> ({_e(f.get("checker", "?"))}) '
+                    f'{_e(f.get("message", ""))}</li>' for f in findings[:MAX_LISTED])
+    return (f'<div class="findings"><p><span class="finding">findings of the declared model</span> '
+            f'(not violations: they do not fail the verdict)</p><ul>{items}</ul></div>')
+
+
+def _error_card(entry: dict[str, Any]) -> str:
+    """A scenario that reached no verdict: its cause first, in words, then the full (redacted) message."""
+    return (f'<div class="errorcard"><p><strong>error, no verdict</strong> '
+            f'({_e(entry.get("type", "?"))}, during {_e(entry.get("phase", "?"))}): {_e(entry.get("cause", ""))}</p>'
+            f'<details><summary>full message</summary><pre>{_e(entry.get("detail", ""))}</pre></details></div>')
 
 
 def _section(i: int, record: dict[str, Any], history: History | str | None) -> str:
@@ -414,6 +445,8 @@ def _section(i: int, record: dict[str, Any], history: History | str | None) -> s
             parts.append(plot)
     elif isinstance(history, History):
         parts.append('<p class="missing">no event recorded in this history</p>')
+    elif is_error(record):
+        parts.append(_error_card(record["error"] if isinstance(record.get("error"), dict) else {}))
     else:
         parts.append(f'<p class="missing">{_e(history or "history not found")}</p>')
     if vs:
@@ -426,6 +459,7 @@ def _section(i: int, record: dict[str, Any], history: History | str | None) -> s
         more = (f"<p>... and {len(vs) - MAX_LISTED} more violations (all are in verdicts.json)</p>"
                 if len(vs) > MAX_LISTED else "")
         parts.append(f'<ol class="violations">{items}</ol>{more}')
+    parts.append(_findings(record.get("findings", [])))
     parts += [f'<p class="meta">note: {_e(n)}</p>' for n in record.get("notes", [])]
     if record.get("stats"):
         parts.append(f'<details><summary>checker statistics</summary><pre>{_e(_json(record["stats"]))}</pre></details>')
@@ -442,7 +476,7 @@ def render_html(records: Sequence[dict[str, Any]], histories: Iterable[History |
     if redactor is not None:
         records = [redactor.value(r) for r in records]
         histories = [redactor.history(h) if isinstance(h, History) else h for h in histories]
-    counts = {k: sum(r.get("validity") == k for r in records) for k in ("pass", "fail", "unknown")}
+    counts = {k: sum(r.get("validity") == k for r in records) for k in ("pass", "fail", "unknown", "error")}
     summary = " · ".join(f"{n} {k}" for k, n in counts.items())
     notes = "".join(f'<p class="notice">{_e(n)}</p>' for n in notices)
     sections = "".join(_section(i, r, h) for i, (r, h) in enumerate(zip(records, histories)))

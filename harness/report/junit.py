@@ -4,7 +4,11 @@ CI servers (Jenkins, GitLab, GitHub annotations) understand JUnit and nothing of
 so a nightly resilience job shows each scenario as a test: a violation is a
 ``failure`` whose text holds the whole evidence and the command that replays it; an
 unknown verdict is an ``error`` (type ``unknown``): the run could not judge, which is
-not a pass, and not proof of a bug either.
+not a pass, and not proof of a bug either. A scenario that errored before any verdict
+(``harness.report.errors``) is an ``error`` of the exception's type, its cause as the
+message; one with nothing to check on this target is ``skipped``, with that reason. A finding of the declared model (e.g. a
+client-side session still accepted after logout) does not fail a test: it is counted in
+the testcase's ``findings`` property and written to its ``system-out``.
 """
 
 from __future__ import annotations
@@ -48,9 +52,21 @@ def failure_text(record: dict[str, Any]) -> str:
             lines.append(f"   operations: {', '.join(str(o) for o in v['op_ids'])}")
         if v.get("evidence"):
             lines.append(f"   evidence: {json.dumps(v['evidence'], sort_keys=True, default=str, ensure_ascii=False)}")
+    lines += findings_lines(record)
     lines += [f"note: {n}" for n in record.get("notes", [])]
     lines.append(replay_hint(record))
     return "\n".join(lines)
+
+
+def findings_lines(record: dict[str, Any]) -> list[str]:
+    """Findings of the declared model (not violations): kind, where, why, and the operations behind each."""
+    lines = []
+    for f in record.get("findings", []):
+        where = f" on {f['replica']}" if f.get("replica") else ""
+        lines.append(f"finding [{f.get('checker', '?')}/{f.get('kind', '?')}]{where}: {f.get('message', '')}")
+        if f.get("op_ids"):
+            lines.append(f"   operations: {', '.join(str(o) for o in f['op_ids'])}")
+    return lines
 
 
 def _testcase(record: dict[str, Any], name: str, duration: float | None) -> ET.Element:
@@ -62,7 +78,15 @@ def _testcase(record: dict[str, Any], name: str, duration: float | None) -> ET.E
             ET.SubElement(props, "property", name=key, value=_clean(record[key]))
     validity = record.get("validity", "unknown")
     violations = record.get("violations", [])
-    if validity == "fail":
+    if isinstance(record.get("error"), dict):
+        entry = record["error"]
+        error = ET.SubElement(case, "error", message=_clean(entry.get("cause", "error")),
+                              type=_clean(entry.get("type", "error")))
+        error.text = _clean(f"{entry.get('cause', '')}\n\n{entry.get('detail', '')}\n{replay_hint(record)}")
+    elif record.get("nothing_to_check") and validity == "unknown":
+        notes = record.get("notes", [])
+        ET.SubElement(case, "skipped", message=_clean(notes[0] if notes else "nothing to check"))
+    elif validity == "fail":
         first = violations[0] if violations else {}
         failure = ET.SubElement(case, "failure", message=_clean(first.get("message", "verdict: fail")),
                                 type=_clean(first.get("kind", "violation")))
@@ -70,8 +94,14 @@ def _testcase(record: dict[str, Any], name: str, duration: float | None) -> ET.E
     elif validity != "pass":
         notes = record.get("notes", [])
         error = ET.SubElement(case, "error", message=_clean(notes[0] if notes else "verdict unknown: no judgement"),
-                              type="unknown")
+                              type="interrupted" if validity == "interrupted" else "unknown")
         error.text = _clean(failure_text(record))
+    findings = record.get("findings", [])
+    if findings:
+        # JUnit has no "warning": a count CI can read, and the findings where a passing test's output goes.
+        ET.SubElement(props, "property", name="findings", value=str(len(findings)))
+        if validity == "pass":
+            ET.SubElement(case, "system-out").text = _clean("\n".join(findings_lines(record)))
     return case
 
 
@@ -96,12 +126,14 @@ def junit_xml(records: Sequence[dict[str, Any]], *, suite: str = "harness", dura
     if redactor is not None:
         records = [redactor.value(r) for r in records]
     failures = sum(r.get("validity") == "fail" for r in records)
-    errors = sum(r.get("validity") not in ("pass", "fail") for r in records)
+    skipped = sum(bool(r.get("nothing_to_check")) and r.get("validity") == "unknown" and not r.get("error")
+                  for r in records)
+    errors = sum(r.get("validity") not in ("pass", "fail") for r in records) - skipped
     times = [d or 0.0 for d in durations] + [0.0] * (len(records) - len(durations))
     root = ET.Element("testsuites", name=suite, tests=str(len(records)), failures=str(failures), errors=str(errors),
                       time=f"{sum(times):.3f}")
     testsuite = ET.SubElement(root, "testsuite", name=suite, tests=str(len(records)), failures=str(failures),
-                              errors=str(errors), skipped="0", time=f"{sum(times):.3f}",
+                              errors=str(errors), skipped=str(skipped), time=f"{sum(times):.3f}",
                               timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"), hostname=socket.gethostname())
     props = ET.SubElement(testsuite, "properties")
     for key, field in (("targets", "target"), ("seeds", "seed")):

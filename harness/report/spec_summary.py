@@ -3,20 +3,118 @@
 A QA engineer writing a spec wants to see it read back before a long run: which
 image is built or used, what the app is given, which state kinds will be tested
 through which requests, and which faults each kind is allowed not to survive.
+
+Everything is shown as it will be sent (headers, cookies, query and body of every
+operation; the environment with its placeholders filled in as the chosen backend fills
+them), and masked as every report is (``harness.report.redact``): values of
+secret-named keys, passwords in URLs, token shapes and the spec's own secrets become
+stable pseudonyms, while plain settings (``SECRET_KEY_MODE: random``) stay readable.
 """
 
 from __future__ import annotations
 
-import re
+import json
+from typing import Any
 
+from rich.markup import escape
 from rich.tree import Tree
 
 from harness.adapter import KIND_OPERATIONS
 from harness.operations import HttpOperation
 from harness.policy import FAULTS, STATE_KINDS
-from harness.spec import TargetSpec
+from harness.report.redact import Redactor, is_secret_key, is_secret_name, pseudonym, spec_secrets
+from harness.spec import TargetSpec, env_placeholders, template_fields
 
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.IGNORECASE)
+#: Backends whose placeholder values check-spec can show.
+BACKENDS = ("docker", "local")
+#: What a value only known once a replica starts looks like.
+AT_START = "‹picked at start›"
+
+
+def placeholder_values(spec: TargetSpec, backend: str = "docker") -> dict[str, dict[str, str]]:
+    """What ``{name.field}`` placeholders become on a backend, as the backends fill them in
+    (``harness.backends.docker._dependencies``; the local backend runs every dependency on
+    127.0.0.1, on a port picked when it starts)."""
+    if backend == "docker":
+        from harness.backends.docker import _dependencies
+
+        values = {alias: dict(d.address) for d in _dependencies(spec) for alias in d.aliases}
+        if spec.app.volumes:
+            values["volume"] = {v.name: v.path for v in spec.app.volumes}
+        return values
+    values = {}
+    for name, fields in env_placeholders(spec).items():
+        values[name] = {f: "127.0.0.1" if f == "host" else AT_START for f in fields}
+    if (pg := spec.dependencies.postgres) is not None:
+        values["postgres"].update(user=pg.user, password=pg.password, database=pg.database,
+                                  url=f"postgresql://{pg.user}:{pg.password}@127.0.0.1:{AT_START}/{pg.database}")
+    if spec.dependencies.redis is not None:
+        values["redis"]["url"] = f"redis://127.0.0.1:{AT_START}/0"
+    if spec.app.volumes:
+        values["volume"] = {v.name: f"‹a folder of the deployment›/{v.name}" for v in spec.app.volumes}
+    return values
+
+
+def expand(template: str, values: dict[str, dict[str, str]]) -> str:
+    """A template with every ``{name.field}`` it names filled in; unknown ones are left as they are."""
+    out = template
+    for name in template_fields(template):
+        head, _, field = name.partition(".")
+        if field and field in values.get(head, {}):
+            out = out.replace("{" + name + "}", values[head][field])
+    return out
+
+
+def _template_only(value: str) -> bool:
+    """A value that is placeholders and plain words only (``Bearer {token}``): nothing secret to hide."""
+    rest = value
+    for name in template_fields(value) if "{" in value else ():
+        rest = rest.replace("{" + name + "}", "")
+    return not rest.strip() or rest.replace("-", " ").replace("_", " ").replace(" ", "").isalpha() and len(rest) < 16
+
+
+def masked(value: Any, redactor: Redactor, key: str | None = None, secret: bool = False) -> Any:
+    """``value`` as check-spec shows it: a string under a secret-named key (a header, a cookie, a
+    body field) becomes its pseudonym unless it is only a template; any other string is redacted
+    by value (known secrets, passwords in URLs, token shapes)."""
+    if isinstance(value, str):
+        if (secret or (key is not None and is_secret_key(key))) and value and not _template_only(value):
+            return pseudonym(value)
+        return redactor.text(value)
+    if isinstance(value, dict):
+        return {k: masked(v, redactor, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [masked(v, redactor, key) for v in value]
+    return value
+
+
+def _pairs(mapping: dict[str, Any], redactor: Redactor, sep: str = ": ") -> str:
+    return ", ".join(f"{k}{sep}{masked(v, redactor, k)}" for k, v in mapping.items())
+
+
+def _request(op: HttpOperation, redactor: Redactor) -> list[str]:
+    """Every part of the request an operation sends, one line each, masked."""
+    lines = []
+    if op.query:
+        lines.append("query: " + _pairs(op.query, redactor, "="))
+    if op.headers:
+        lines.append("headers: " + _pairs(op.headers, redactor))
+    if op.cookies:
+        lines.append("cookies: " + _pairs(op.cookies, redactor, "="))
+    for name, body in (("json", op.json_body), ("form", op.form), ("multipart", op.multipart)):
+        if body is not None:
+            lines.append(f"{name} body: {json.dumps(masked(body, redactor), ensure_ascii=False)}")
+    return lines
+
+
+def _env_lines(env: dict[str, str], values: dict[str, dict[str, str]], redactor: Redactor) -> list[str]:
+    """``KEY=value`` per variable, placeholders filled in (and the template shown beside them)."""
+    lines = []
+    for key, template in env.items():
+        value = expand(template, values)
+        shown = pseudonym(value) if is_secret_name(key) and value else redactor.text(value)
+        lines.append(f"{key}={shown}" + (f"  (from {template})" if value != template else ""))
+    return lines
 
 
 def _statuses(op: HttpOperation) -> str:
@@ -38,9 +136,53 @@ def _body(op: HttpOperation) -> str:
     return ""
 
 
-def spec_tree(spec: TargetSpec) -> Tree:
-    """A tree of everything the spec says, secrets masked."""
-    tree = Tree(f"[bold]{spec.name}[/] from {spec.source}")
+def image_warnings(spec: TargetSpec) -> dict[str, str]:
+    """Images of the spec that are neither present locally nor buildable by ``harness images``.
+
+    Without a Docker engine presence cannot be checked: an image nobody can build is then
+    still named, since no engine here will have it either.
+    """
+    from harness.images import recipes_for
+
+    buildable = {r.name for r in recipes_for([spec])}
+    deps = spec.dependencies
+    wanted = [spec.app.image, *(d.image for d in (deps.postgres, deps.redis) if d is not None),
+              *(s.image for s in deps.services.values())]
+    missing = [image for image in dict.fromkeys(wanted) if image not in buildable]
+    if not missing:
+        return {}
+    try:
+        from harness.backends.docker import docker_client
+        from harness.errors import EngineUnavailable
+
+        client = docker_client()
+    except EngineUnavailable:
+        return {image: "not buildable by `harness images` (no build section), and no Docker engine answers "
+                "to say whether it is present" for image in missing}
+    import docker.errors
+
+    found: dict[str, str] = {}
+    for image in missing:
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            found[image] = ("not present locally and not buildable by `harness images` (no build section); "
+                            "a run will try to pull it")
+        except docker.errors.DockerException:
+            continue
+    return found
+
+
+def spec_tree(spec: TargetSpec, backend: str = "docker", images: dict[str, str] | None = None) -> Tree:
+    """A tree of everything the spec says, as sent on ``backend``, secrets masked.
+
+    ``images``: a warning per image that is neither present nor buildable, by image name.
+    """
+    values = placeholder_values(spec, backend)
+    redactor = Redactor(spec_secrets(spec))
+    for fields in values.values():  # what the placeholders become is as secret as what they name
+        redactor.add(*(v for k, v in fields.items() if is_secret_name(k)))
+    tree = Tree(f"[bold]{escape(spec.name)}[/] from {spec.source}")
     app = tree.add("app")
     if spec.app.build is not None:
         build = spec.app.build
@@ -57,9 +199,11 @@ def spec_tree(spec: TargetSpec) -> Tree:
         app.add(f"local backend: runs `{' '.join(process.command)}` in {process.cwd}")
     else:
         app.add("[dim]local backend: not available (no app.process)[/]")
-    env = app.add("environment")
-    for key, value in spec.app.env.items():
-        env.add(f"{key}={'‹masked›' if SECRET_NAME.search(key) else value}")
+    for image, warning in (images or {}).items():
+        app.add(f"[yellow]warning:[/] image {escape(image)}: {escape(warning)}")
+    env = app.add(f"environment (as on the {backend} backend)")
+    for line in _env_lines(spec.app.env, values, redactor):
+        env.add(escape(line))
     deps = tree.add("dependencies")
     if spec.dependencies.postgres is not None:
         deps.add(f"postgres ({spec.dependencies.postgres.image}, database {spec.dependencies.postgres.database})")
@@ -70,7 +214,9 @@ def spec_tree(spec: TargetSpec) -> Tree:
         role = f", as {service.role}" if service.role else ""
         ready = (f"ready when `{' '.join(service.probe)}` succeeds" if service.probe
                  else f"ready when port {service.port} accepts" if service.port else "ready once running")
-        deps.add(f"{name} ({service.image}{role}); {ready}")
+        node = deps.add(f"{name} ({service.image}{role}); {ready}")
+        for line in _env_lines(service.environment, {}, redactor):
+            node.add(escape(line))
     if spec.compose is not None:
         deps.add(f"[dim]from {spec.compose.file}, app service '{spec.compose.service}'[/]")
     if not deps.children:
@@ -89,7 +235,9 @@ def spec_tree(spec: TargetSpec) -> Tree:
         for name in KIND_OPERATIONS[kind]:
             op = getattr(declared, name, None) if declared is not None else None
             if isinstance(op, HttpOperation):
-                node.add(f"{name}: {op.method} {op.path}{_body(op)}; {_statuses(op)}")
+                sent = node.add(escape(f"{name}: {op.method} {masked(op.path, redactor)}{_body(op)}; {_statuses(op)}"))
+                for line in _request(op, redactor):
+                    sent.add(escape(line))
             elif adapter.supports(kind, name):
                 node.add(f"{name}: by {adapter.describe()}")
             else:

@@ -30,15 +30,29 @@ class SessionWorkload:
     kind: str = KIND
     tokens: list[tuple[str, str]] = field(default_factory=list)  # (token, replica that created it)
 
+    @staticmethod
+    def _args(client: Client, variables: dict[str, str]) -> dict[str, str]:
+        """What the history keeps: the variables, and the session model when the target declares one.
+
+        The checker reads the model from the history alone (``model`` in each operation's
+        args); an undeclared model leaves no key, so the checker can tell "not declared"
+        from "declared server-side".
+        """
+        model = client.adapter.settings(KIND).get("model")
+        return {**variables, "model": str(model)} if model is not None else variables
+
     def login(self, client: Client, replica: str, user: str) -> str | None:
-        op = client.call(KIND, "login", replica, {"user": user})
+        variables = {"user": user}
+        op = client.call(KIND, "login", replica, variables, args=self._args(client, variables))
         return op.value["token"] if op.outcome is Outcome.OK else None
 
     def whoami(self, client: Client, replica: str, token: str, phase: str = "main") -> None:
-        client.call(KIND, "whoami", replica, {"token": token}, phase=phase)
+        variables = {"token": token}
+        client.call(KIND, "whoami", replica, variables, args=self._args(client, variables), phase=phase)
 
     def logout_token(self, client: Client, replica: str, token: str) -> None:
-        client.call(KIND, "logout", replica, {"token": token})
+        variables = {"token": token}
+        client.call(KIND, "logout", replica, variables, args=self._args(client, variables))
 
     def write(self, client: Client, replicas: list[str]) -> None:
         rng = random.Random(self.seed)

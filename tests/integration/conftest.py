@@ -40,18 +40,19 @@ def images(docker_engine: Any) -> None:
 
 
 def labelled(client: Any, pid: int | None = None) -> list[str]:
-    """Names of our containers and networks (optionally of one owning process) still present."""
+    """Names of our containers, networks and volumes (optionally of one owning process) still present."""
     from harness.cleanup import LABEL_PID, LABEL_RUN
 
     label = f"{LABEL_PID}={pid}" if pid is not None else LABEL_RUN
-    found = [c.name for c in client.containers.list(all=True, filters={"label": label})]
+    found = [c.name for c in client.containers.list(all=True, filters={"label": label}, ignore_removed=True)]
     found += [n.name for n in client.networks.list(filters={"label": label})]
+    found += [v.name for v in client.volumes.list(filters={"label": label})]
     return found
 
 
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind() -> Any:
-    """After the whole session, no container or network of this process may remain."""
+    """After the whole session, no container, network or volume of this process may remain."""
     yield
     from harness.backends.docker import docker_client
 
@@ -59,5 +60,8 @@ def nothing_left_behind() -> Any:
         client = docker_client()
     except EngineUnavailable:
         return
+    from harness.reaper import release
+
+    release()  # this process's reaper (harness/reaper.py) lives as long as it: let it go first
     left = labelled(client, os.getpid())
     assert not left, f"left behind after the test session: {left}"

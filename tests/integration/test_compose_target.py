@@ -28,7 +28,7 @@ def test_compose_target_passes_when_durable(images: None, tmp_path: Path) -> Non
         "state survives network-cut of redis"}, run.tail()
     assert all(v["validity"] == "pass" for v in run.verdicts), run.verdicts
     restart = run.scenario("state survives dependency-restart of postgres")
-    faults = History.from_jsonl(Path(restart["history"])).faults()
+    faults = History.from_jsonl(run.out / restart["history"]).faults()
     assert [(f.fault, f.target) for f in faults] == [("restart-dependency", "postgres")]
 
 

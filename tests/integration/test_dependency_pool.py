@@ -72,6 +72,7 @@ def test_reused_dependencies_are_wiped_and_faulted_ones_replaced(backend: str, r
     finally:
         pool.close()
     if backend == "docker":
-        assert labelled(engine, os.getpid()) == []  # this process's, not another harness's on the engine
+        # this process's, not another harness's on the engine; this process's reaper lives as long as it does
+        assert [n for n in labelled(engine, os.getpid()) if not n.startswith("harness-reaper-")] == []
     else:
         assert children() == [] and roots() == []

@@ -147,7 +147,7 @@ def test_durable_passes_every_scenario(runs: ModeRuns) -> None:
     assert {s: len(run.suite(s)) for s in SUITES} == SCENARIOS, run.tail()
     for verdict in run.verdicts:
         assert verdict["validity"] == "pass", verdict
-        history = History.from_jsonl(Path(verdict["history"]))  # the stored history judges the same
+        history = History.from_jsonl(run.out / verdict["history"])  # the stored history judges the same
         assert history.operations()
         assert judge(history, STATE_CHECKERS).ok or "logout" in verdict["scenario"]
 

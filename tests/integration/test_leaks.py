@@ -83,6 +83,13 @@ def test_sweep_removes_what_a_killed_harness_left(images: None, docker_engine: A
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
     try:
         wait_for_containers(docker_engine, proc.pid)
+        # its reaper (harness/reaper.py) would remove everything at once: gone first, so sweep is the backstop
+        reapers = {"label": [f"io.harness.pid={proc.pid}", "io.harness.role=reaper"]}
+        for reaper in docker_engine.api.containers(filters=reapers):
+            docker_engine.api.kill(reaper["Id"])
+        deadline = time.monotonic() + 30
+        while docker_engine.api.containers(all=True, filters=reapers) and time.monotonic() < deadline:
+            time.sleep(0.1)  # removed by the engine (--rm), not by us
     finally:
         proc.kill()  # SIGKILL: no teardown, no atexit
         proc.wait()

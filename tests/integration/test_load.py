@@ -82,7 +82,8 @@ def test_records_become_a_judged_history_with_a_load_plot(tmp_path: Path) -> Non
                        f"{'ConnectionRefusedError: refused' if st == '' else ''}\n" for t, r, st in rows)
         (tmp_path / name).write_text(text + "1.0\t2.0\tapp")  # and a line cut short
     fault = FaultEvent(0, "crash", "app-0", base + 0.6, base + 0.7)
-    merged = build_history(read_records(tmp_path), (200,), (429,), limit=2, window=10.0, faults=[fault])
+    merged = build_history(read_records(tmp_path), (200,), (429,), limit=2, window=10.0, faults=[fault],
+                           algorithm={"name": "fixed-window", "anchor": "epoch"})
     assert merged.responses == 6 and merged.by_status == {"200": 3, "429": 2, "ConnectionRefusedError": 1}
     events = list(merged.history)
     assert [e.id for e in events] == list(range(7)) and events[4] is not None and events[4].type == "fault"

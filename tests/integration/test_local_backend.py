@@ -48,7 +48,10 @@ def refapp_importable() -> None:
 
 
 def children() -> list[str]:
-    """Child processes of this process, zombies included (an unreaped child counts as left behind)."""
+    """Child processes of this process, zombies included (an unreaped child counts as left behind).
+
+    Its watchdog (harness/backends/watchdog.py) is not counted: it lives as long as this process.
+    """
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -58,7 +61,7 @@ def children() -> list[str]:
         except OSError:
             continue
         name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        if rest[1] == str(os.getpid()):
+        if rest[1] == str(os.getpid()) and int(entry.name) not in watchdogs_of(os.getpid()):
             found.append(f"{entry.name} {name} ({rest[0]})")
     return found
 
@@ -327,7 +330,8 @@ def test_keyboard_interrupt_mid_up_leaves_nothing(spec: TargetSpec, clean: None,
 
 
 SCRIPT = textwrap.dedent("""
-    import sys
+    import signal, sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started from a job that ignores it
     from harness.backends.local import LocalDeployment
     from harness.spec import load_spec
     deployment = LocalDeployment(load_spec(sys.argv[1]), replicas=2).up()
@@ -363,12 +367,29 @@ def test_ctrl_c_during_up_leaves_nothing(clean: None) -> None:
     assert _processes_under(root) == [] and not root.exists(), output
 
 
+def watchdogs_of(pid: int) -> list[int]:
+    """The watchdog processes harness process ``pid`` started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, NotADirectoryError):
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid and b"watchdog.py" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
 def test_sweep_removes_what_a_killed_harness_left(clean: None) -> None:
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(DURABLE)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
         [root] = roots(proc.pid)
+        # its watchdog (harness/backends/watchdog.py) would clean up at once: gone first, so sweep is the backstop
+        for watchdog in watchdogs_of(proc.pid):
+            os.kill(watchdog, signal.SIGKILL)
         proc.kill()  # no atexit, no teardown: its children live on in their own sessions
         proc.wait()
         assert _processes_under(root) and root.exists()

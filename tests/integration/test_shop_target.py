@@ -102,7 +102,7 @@ def test_rate_limit_denies_with_403(runs: ShopRuns) -> None:
         key = stats["keys"]["rl-0"]
         assert key["limit"] == 5 and key["denied"] > 0 and key["allowed"] > 0, key
 
-        hits = History.from_jsonl(Path(verdict["history"])).operations("rate_limit")
+        hits = History.from_jsonl(run.out / verdict["history"]).operations("rate_limit")
         denied = [op for op in hits if op.status == 403]
         assert denied, verdict["scenario"]
         assert all(op.outcome is Outcome.OK and op.value == {"allowed": False} for op in denied), denied[:3]

@@ -57,3 +57,40 @@ def test_scenario_without_target_says_how_to_give_one(pytester: pytest.Pytester)
     result = pytester.runpytest_subprocess()
     result.stdout.fnmatch_lines(["*no target spec: pass --target PATH or set harness_target*"])
     assert result.ret != 0
+
+
+SCENARIO_ERRORS = '''
+import pytest
+
+@pytest.fixture
+def harness():  # stands in for the plugin's: what makes a test a scenario
+    return None
+
+def test_scenario(harness):
+    from harness.errors import DeploymentError
+    raise DeploymentError("replica app-0 exited with code 3 before it became ready", "its last words")
+
+def test_plain():
+    raise TypeError("a bug in a plain test")
+'''
+
+
+def test_a_scenario_error_is_recorded_and_told_by_its_cause(pytester: pytest.Pytester) -> None:
+    """An error before a verdict: a record in verdicts.json, the cause in words, no traceback; plain tests untouched."""
+    import json
+
+    pytester.makepyfile(SCENARIO_ERRORS)
+    out = pytester.path / "run"
+    result = pytester.runpytest_subprocess("--harness-out", str(out))
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["deploy failed: replica app-0 exited with code 3 before it became ready",
+                                 "*its last words*"])
+    text = result.stdout.str()
+    assert "raise DeploymentError" not in text  # no traceback of the scenario's error ...
+    assert "raise TypeError" in text and "internal error" not in text  # ... a plain test keeps its own
+    [record] = json.loads((out / "verdicts.json").read_text())
+    assert record["validity"] == "error" and record["scenario"] == "test_scenario"
+    assert record["error"]["cause"] == "deploy failed: replica app-0 exited with code 3 before it became ready"
+
+    verbose = pytester.runpytest_subprocess("--harness-out", str(pytester.path / "run-v"), "-v")
+    assert "raise DeploymentError" in verbose.stdout.str()  # -v: the traceback too

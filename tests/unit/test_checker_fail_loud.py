@@ -88,8 +88,20 @@ def test_main_phase_loss_is_not_this_checkers_business() -> None:
     assert check_fail_loud(b.history).ok
 
 
+def login(b: HistoryBuilder, replica: str, user: str) -> Operation:
+    return b.op("login", replica, OK, {"user": user}, {"token": f"tok-{user}-1", "user": user, "expires_at": None},
+                kind="sessions")
+
+
+def whoami(b: HistoryBuilder, replica: str, user: str, accepted: bool) -> Operation:
+    return b.op("whoami", replica, OK, {"token": f"tok-{user}-1"}, {"accepted": accepted, "user": user},
+                kind="sessions", phase="final", status=200 if accepted else 401)
+
+
 def test_session_and_counter_acknowledged_during_outage_then_lost() -> None:
     b = Mixed()
+    login(b, "app-0", "alice")  # written before the outage: kept, as the app keeps everything it stores
+    b.op("increment", "app-0", OK, {"name": "hits", "by": 3}, {"value": 3}, kind="counters")
     b.outage("redis")
     b.op("login", "app-0", OK, {"user": "carol"}, {"token": "tok-carol-1", "user": "carol", "expires_at": None},
          kind="sessions")
@@ -98,7 +110,8 @@ def test_session_and_counter_acknowledged_during_outage_then_lost() -> None:
     b.fault("restart", "app-0")
     b.op("whoami", "app-1", OK, {"token": "tok-carol-1"}, {"accepted": False}, kind="sessions", phase="final",
          status=401)
-    b.op("read", "app-1", OK, {"name": "hits"}, {"value": 0}, kind="counters", phase="final")
+    whoami(b, "app-1", "alice", True)
+    b.op("read", "app-1", OK, {"name": "hits"}, {"value": 3}, kind="counters", phase="final")
     verdict = check_fail_loud(b.history)
     assert [(v.kind, v.replica) for v in verdict.violations] == [
         ("acknowledged-during-outage-then-lost", "app-0"),
@@ -140,3 +153,70 @@ def test_outage_windows_pair_stop_with_next_start_of_the_same_target() -> None:
     assert (redis.start, redis.end) == (1000.0, 1002.5)
     assert postgres.end == max(e.end for e in b.history)  # never started again: runs to the end
     assert (restart.start, restart.end) == (1003.0, 1003.5)
+
+
+def test_sessions_never_stored_durably_are_not_charged_to_the_outage() -> None:
+    """Sessions lost inside the outage and out alike: the app never kept them; the sessions checker says so."""
+    b = Mixed()
+    login(b, "app-0", "alice")
+    login(b, "app-1", "bob")
+    b.fault("network-cut", "redis")
+    login(b, "app-0", "carol")  # acknowledged during the cut
+    b.fault("network-heal", "redis")
+    login(b, "app-1", "dave")
+    b.fault("restart", "app-0")
+    b.fault("restart", "app-1")
+    for user in ("alice", "bob", "carol", "dave"):
+        whoami(b, "app-0", user, False)
+    verdict = check_fail_loud(b.history)
+    assert verdict.ok, verdict.explain()
+    assert verdict.stats["lost_not_charged"] == 1
+    [note] = verdict.notes
+    assert "1 sessions write(s) acknowledged during the outage" in note
+    assert "3 of 3 sessions write(s) acknowledged outside the outage were lost too" in note
+
+
+def test_fallback_loses_only_what_the_outage_saw() -> None:
+    """The same shape with sessions kept outside the outage: the cut sets the lost one apart."""
+    b = Mixed()
+    login(b, "app-0", "alice")
+    b.fault("network-cut", "redis")
+    login(b, "app-0", "carol")
+    b.fault("network-heal", "redis")
+    login(b, "app-1", "dave")
+    b.fault("restart", "app-0")
+    for user, kept in (("alice", True), ("carol", False), ("dave", True)):
+        whoami(b, "app-1", user, kept)
+    verdict = check_fail_loud(b.history)
+    assert verdict.validity is Validity.FAIL
+    [violation] = verdict.violations
+    assert "sessions login acknowledged by app-0" in violation.message and "network-cut of redis" in violation.message
+
+
+def test_loss_without_a_comparable_write_outside_is_not_charged() -> None:
+    b = Mixed()
+    b.outage()
+    b.create("app-0", "during")
+    b.fault("start-dependency", "postgres")
+    b.read("app-1", "during", False)
+    verdict = check_fail_loud(b.history)
+    assert verdict.ok
+    assert "nothing to compare with" in verdict.notes[0]
+
+
+def counter_through_outage(final_value: int) -> Mixed:
+    b = Mixed()
+    b.op("increment", "app-0", OK, {"name": "hits", "by": 5}, {"value": 5}, kind="counters")
+    b.outage("redis")
+    b.op("increment", "app-0", OK, {"name": "hits", "by": 2}, {"value": 7}, kind="counters")
+    b.fault("start-dependency", "redis")
+    b.op("read", "app-1", OK, {"name": "hits"}, {"value": final_value}, kind="counters", phase="final")
+    return b
+
+
+def test_counter_short_by_more_than_the_outage_is_not_charged() -> None:
+    verdict = check_fail_loud(counter_through_outage(0).history)
+    assert verdict.ok
+    assert "counter 'hits' not charged to the outage (7 short, more than the 2 acknowledged" in verdict.notes[0]
+    # short by exactly what the outage saw: charged to it
+    assert check_fail_loud(counter_through_outage(5).history).validity is Validity.FAIL

@@ -1,4 +1,8 @@
-"""The rate-limit checker on hand-written histories: per-replica counters, a shared one, straddlers."""
+"""The rate-limit checker on hand-written histories: per-replica counters, a shared one, straddlers.
+
+These judge epoch-aligned fixed windows (the reference app's); every other model has
+its own file, tests/unit/test_checker_rate_limit_models.py.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from harness.history import Operation, Outcome
 from tests.unit.histories import OK, UNKNOWN, HistoryBuilder
 
 LIMIT, WINDOW = 3, 1.0
+EPOCH = {"name": "fixed-window", "anchor": "epoch"}
 
 
 class Hits(HistoryBuilder):
@@ -16,7 +21,7 @@ class Hits(HistoryBuilder):
 
     def hit(self, replica: str, allowed: bool, at: float, outcome: Outcome = OK, key: str = "login:alice",
             duration: float = 0.01) -> Operation:
-        return self.op("hit", replica, outcome, {"key": key, "limit": LIMIT, "window": WINDOW},
+        return self.op("hit", replica, outcome, {"key": key, "limit": LIMIT, "window": WINDOW, "algorithm": EPOCH},
                        {"allowed": allowed}, status=200 if allowed else 429, at=at, duration=duration)
 
 

@@ -24,7 +24,8 @@ class Hits(HistoryBuilder):
         super().__init__("rate_limit", t=1000.0, step=0.01, duration=0.01)
 
     def hit(self, at: float, replica: str = "app-0", allowed: bool = True) -> Operation:
-        return self.op("hit", replica, OK, {"key": "login:al", "limit": LIMIT, "window": WINDOW},
+        return self.op("hit", replica, OK, {"key": "login:al", "limit": LIMIT, "window": WINDOW,
+                                            "algorithm": {"name": "fixed-window", "anchor": "epoch"}},
                        {"allowed": allowed}, status=200 if allowed else 429, at=at)
 
     def burst(self, start: float, n: int = LIMIT, replica: str = "app-0") -> None:

@@ -182,7 +182,7 @@ def test_redacted_history_is_judged_as_before(tmp_path: Path) -> None:
     original = json.loads((tmp_path / "verdicts.json").read_text())[0]
     write_reports(tmp_path, extra_secrets=[PASSWORD])
     redacted = json.loads((tmp_path / "verdicts.json").read_text())[0]
-    again = check_sessions(History.from_jsonl(Path(redacted["history"])))
+    again = check_sessions(History.from_jsonl(tmp_path / redacted["history"]))
     assert [v.message for v in again.violations] == [v["message"] for v in redacted["violations"]]
     assert again.stats == original["stats"]
 

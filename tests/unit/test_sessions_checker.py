@@ -165,3 +165,158 @@ def test_no_final_read_is_unknown_not_pass() -> None:
     b.login("app-0", "tok-a")
     b.read("app-1", "tok-a", None)
     assert check_sessions(b.history).validity is Validity.UNKNOWN
+
+
+# --- session models: client-side revocation is a finding, not a violation -----------------------------------------
+
+def modelled(model: str | None) -> Builder:
+    """A Builder whose operations carry the declared session model in their args, as the workload records it."""
+    b = Builder()
+    if model is None:
+        return b
+    plain = b.op
+
+    def op(name: str, replica: str, outcome: Outcome, args: dict[str, Any], *rest: Any, **kwargs: Any) -> None:
+        plain(name, replica, outcome, {**args, "model": model}, *rest, **kwargs)
+
+    b.op = op  # type: ignore[method-assign]
+    return b
+
+
+def logged_out_but_accepted(b: Builder) -> Builder:
+    """A token logged out on app-1 and then still accepted by app-1 itself and by app-0."""
+    b.login("app-0", "tok-a")
+    b.login("app-1", "tok-b", user="bob")
+    b.logout("app-1", "tok-a")
+    b.read("app-1", "tok-a", True)
+    b.read("app-0", "tok-a", True)
+    b.read("app-0", "tok-b", True, user="bob")
+    return b
+
+
+def test_client_side_revocation_is_a_finding_not_a_violation() -> None:
+    verdict = check_sessions(logged_out_but_accepted(modelled("client-side")).history)
+    assert verdict.validity is Validity.PASS
+    assert verdict.violations == ()
+    [finding] = verdict.findings
+    assert finding.checker == "sessions" and finding.kind == "revocation"
+    assert "2 reads on app-0, app-1 accepted 1 token after an acknowledged logout" in finding.message
+    assert finding.message.startswith("client-side sessions cannot be revoked: ")
+    assert "cannot revoke a copy" in finding.message and "not lost state" in finding.message
+    assert "tok-a" not in finding.message and pseudonym("tok-a") in finding.message
+    assert finding.evidence["reads"] == 2 and finding.evidence["tokens"] == 1
+    assert verdict.stats["accepted_after_logout_client_side"] == 2 and verdict.stats["model"] == "client-side"
+
+
+def test_client_side_still_reports_lost_sessions_beside_the_finding() -> None:
+    """A per-start random signing secret: after the crash the replica rejects every token it signed."""
+    b = logged_out_but_accepted(modelled("client-side"))
+    b.login("app-0", "tok-c", user="carol")
+    b.fault("crash", "app-0")
+    b.read("app-0", "tok-c", False, user="carol")
+    b.read("app-1", "tok-c", False, user="carol")  # another replica's secret never accepted it
+    verdict = check_sessions(b.history)
+    assert verdict.validity is Validity.FAIL
+    assert [v.kind for v in verdict.violations] == ["lost", "lost"]
+    assert "crash of app-0" in verdict.violations[0].message
+    assert [f.kind for f in verdict.findings] == ["revocation"]  # reported apart, never in place of a loss
+    assert "finding: [sessions/revocation]" in verdict.explain()
+
+
+def test_client_side_token_one_replica_cannot_verify_is_lost_without_any_fault() -> None:
+    b = modelled("client-side")
+    b.login("app-0", "tok-a")
+    b.read("app-1", "tok-a", False)
+    [violation] = check_sessions(b.history).violations
+    assert violation.kind == "lost" and violation.replica == "app-1" and "no fault in between" in violation.message
+
+
+def test_client_side_logout_honoured_gives_no_finding() -> None:
+    b = modelled("client-side")
+    b.login("app-0", "tok-a")
+    b.logout("app-1", "tok-a")
+    b.read("app-0", "tok-a", False)
+    verdict = check_sessions(b.history)
+    assert verdict.ok and verdict.findings == ()
+
+
+def test_undeclared_model_names_the_client_side_signature_and_the_field() -> None:
+    verdict = check_sessions(logged_out_but_accepted(modelled(None)).history)
+    assert verdict.validity is Validity.FAIL and verdict.findings == ()
+    same, other = verdict.violations
+    assert same.kind == other.kind == "revoked-but-accepted"
+    assert same.replica == "app-1" and "app-1 itself still accepted it" in same.message
+    assert "signature of client-side sessions" in same.message
+    assert "operations.sessions.model: client-side" in same.message
+    assert same.evidence["hint"]
+    # another replica accepting what the logout's own replica rejects is a stale cache, not the signature
+    assert other.replica == "app-0" and "client-side" not in other.message and "hint" not in other.evidence
+    assert verdict.stats["model"].startswith("undeclared")
+
+
+def test_undeclared_model_hint_only_when_the_logout_replica_accepts() -> None:
+    b = modelled(None)
+    b.login("app-0", "tok-a")
+    b.logout("app-1", "tok-a")
+    b.read("app-1", "tok-a", False)
+    b.read("app-0", "tok-a", True)  # a stale per-replica cache
+    [violation] = check_sessions(b.history).violations
+    assert violation.kind == "revoked-but-accepted" and "client-side" not in violation.message
+
+
+def test_declared_server_side_is_judged_as_before_without_the_hint() -> None:
+    verdict = check_sessions(logged_out_but_accepted(modelled("server-side")).history)
+    assert verdict.validity is Validity.FAIL and verdict.findings == ()
+    assert [v.kind for v in verdict.violations] == ["revoked-but-accepted"] * 2
+    assert all("client-side" not in v.message for v in verdict.violations)
+    assert "app-1 still accepted it" in verdict.violations[0].message
+    assert verdict.stats["model"] == "server-side"
+
+
+# --- the declared model reaches the history ------------------------------------------------------------------------
+
+def sessions_ops(model: str | None) -> Any:
+    from harness.operations import Operations
+
+    ops: dict[str, Any] = {"login": {"method": "POST", "path": "/login", "extract": {"token": {"json": "token"}}},
+                           "whoami": {"path": "/me", "headers": {"Authorization": "Bearer {token}"}}}
+    if model is not None:
+        ops["model"] = model
+    return Operations.model_validate({"sessions": ops})
+
+
+def test_spec_model_is_a_setting_and_refuses_unknown_models() -> None:
+    import pydantic
+
+    from harness.spec_adapter import SpecAdapter
+
+    assert SpecAdapter(sessions_ops("client-side")).settings("sessions") == {"model": "client-side"}
+    assert SpecAdapter(sessions_ops(None)).settings("sessions") == {}  # undeclared leaves no trace
+    try:
+        sessions_ops("stateless")
+    except pydantic.ValidationError as exc:
+        assert "server-side" in str(exc) and "client-side" in str(exc)
+    else:
+        raise AssertionError("an unknown session model was accepted")
+
+
+def test_python_adapter_declares_the_model_as_a_class_attribute() -> None:
+    from harness.adapter import Adapter
+
+    class Cookies(Adapter):
+        sessions_model = "client-side"
+
+    assert Cookies().settings("sessions") == {"model": "client-side"}
+    assert Adapter().settings("sessions") == {}
+
+
+def test_workload_records_the_model_in_every_session_operation() -> None:
+    from types import SimpleNamespace
+
+    from harness.spec_adapter import SpecAdapter
+    from harness.workloads.sessions import SessionWorkload
+
+    declared = SimpleNamespace(adapter=SpecAdapter(sessions_ops("client-side")))
+    undeclared = SimpleNamespace(adapter=SpecAdapter(sessions_ops(None)))
+    assert SessionWorkload._args(declared, {"token": "t"}) == {"token": "t", "model": "client-side"}  # type: ignore[arg-type]
+    assert SessionWorkload._args(undeclared, {"token": "t"}) == {"token": "t"}  # type: ignore[arg-type]

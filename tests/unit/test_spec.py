@@ -51,3 +51,17 @@ def test_missing_file_and_extends_loop(tmp_path: Path) -> None:
     write(tmp_path, "extends: a.yaml\n", "b.yaml")
     with pytest.raises(SpecError, match="loops back"):
         load_spec(tmp_path / "a.yaml")
+
+
+def test_extends_replaces_a_mapping_that_names_another_variant(tmp_path: Path) -> None:
+    """A token bucket over an inherited fixed window must not inherit the window's anchor."""
+    base = write(tmp_path, "name: x\napp:\n  image: i\n  port: 80\noperations:\n  rate_limit:\n"
+                 "    hit: {path: '/l/{key}'}\n    limit: 5\n    window: 10\n"
+                 "    algorithm: {name: fixed-window, anchor: epoch}\n", "base.yaml")
+    bucket = load_spec(write(tmp_path, f"extends: {base.name}\noperations:\n  rate_limit:\n"
+                             "    algorithm: {name: token-bucket, burst: 4}\n", "bucket.yaml"))
+    first_hit = load_spec(write(tmp_path, f"extends: {base.name}\noperations:\n  rate_limit:\n"
+                                "    algorithm: {anchor: first-hit}\n", "first.yaml"))
+    assert bucket.operations.rate_limit.algorithm.name == "token-bucket"
+    assert bucket.operations.rate_limit.algorithm.burst == 4
+    assert first_hit.operations.rate_limit.algorithm.anchor == "first-hit"  # same variant: merged

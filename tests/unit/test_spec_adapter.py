@@ -485,7 +485,8 @@ def test_spec_adapter_kinds_supports_and_settings() -> None:
     assert spec.kinds() == ["records", "files", "rate_limit"]
     assert spec.supports("records", "list") and not spec.supports("sessions", "login")
     assert not spec.supports("records", "nonsense")
-    assert spec.settings("rate_limit") == {"limit": 3, "window": 1.5}
+    assert spec.settings("rate_limit") == {"limit": 3, "window": 1.5,
+                                           "algorithm": {"name": "fixed-window", "anchor": "any"}}
     assert spec.settings("cooldowns") == {}
     assert spec.describe() == f"operations in {SOURCE}"
 

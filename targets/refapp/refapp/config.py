@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 STORAGE_MODES: tuple[str, ...] = (
     "durable",
@@ -23,6 +23,22 @@ STORAGE_MODES: tuple[str, ...] = (
     "volatile-redis",
     "no-expiry",
 )
+
+#: SESSIONS: where a session lives; independent of STORAGE, which keeps everything else.
+SESSION_MODELS: tuple[str, ...] = ("server-side", "client-side")
+
+#: RATE_LIMITER: the rate-limit algorithm (refapp/storage/limiters.py); fixed-epoch is the one STORAGE modes use.
+RATE_LIMITERS: tuple[str, ...] = (
+    "fixed-epoch",
+    "fixed-first-hit",
+    "fixed-offset",
+    "sliding-log",
+    "sliding-counter",
+    "token-bucket",
+)
+
+#: RATE_LIMITER_FORM: how the limiter keeps its state; atomic is correct, the others are real bugs.
+RATE_LIMITER_FORMS: tuple[str, ...] = ("atomic", "memory", "racy", "split-expire")
 
 
 class ConfigError(ValueError):
@@ -46,6 +62,16 @@ class Settings:
     db_timeout: float = 2.0
     db_pool_size: int = 10
     replica_name: str = ""
+    sessions: str = "server-side"
+    """SESSIONS: server-side (in the STORAGE mode's stores) or client-side (a signed token, no store)."""
+    session_secret: str | None = field(default=None, repr=False)
+    """SESSION_SECRET signs client-side sessions; unset: a random secret per start (the bug)."""
+    rate_limiter: str = "fixed-epoch"
+    """RATE_LIMITER: which algorithm limits /limited/{key} (see RATE_LIMITERS)."""
+    rate_limiter_form: str = "atomic"
+    """RATE_LIMITER_FORM: atomic in Redis, or one of its broken forms (see RATE_LIMITER_FORMS)."""
+    rate_expire_delay: float = 1.0
+    """RATE_EXPIRE_DELAY: how long split-expire waits between INCR and EXPIRE (its crash window)."""
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False) -> float:
@@ -63,6 +89,35 @@ def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool 
     return value
 
 
+def _session_model(env: Mapping[str, str]) -> str:
+    """SESSIONS, checked against the models the app has."""
+    model = env.get("SESSIONS", "server-side").strip() or "server-side"
+    if model not in SESSION_MODELS:
+        raise ConfigError(f"unknown SESSIONS {model!r}: expected one of {', '.join(SESSION_MODELS)}")
+    return model
+
+
+def _rate_limiter(env: Mapping[str, str], redis_url: str, window: float) -> tuple[str, str, float]:
+    """RATE_LIMITER, RATE_LIMITER_FORM and RATE_EXPIRE_DELAY, checked against each other."""
+    model = env.get("RATE_LIMITER", "fixed-epoch").strip() or "fixed-epoch"
+    if model not in RATE_LIMITERS:
+        raise ConfigError(f"unknown RATE_LIMITER {model!r}: expected one of {', '.join(RATE_LIMITERS)}")
+    form = env.get("RATE_LIMITER_FORM", "atomic").strip() or "atomic"
+    if form not in RATE_LIMITER_FORMS:
+        raise ConfigError(f"unknown RATE_LIMITER_FORM {form!r}: expected one of {', '.join(RATE_LIMITER_FORMS)}")
+    if form == "split-expire" and model != "fixed-first-hit":
+        raise ConfigError(f"RATE_LIMITER_FORM split-expire needs RATE_LIMITER fixed-first-hit, not {model!r}: "
+                          "only a window keyed by the client alone is locked out by a lost EXPIRE")
+    delay = _number(env, "RATE_EXPIRE_DELAY", Settings.rate_expire_delay)
+    if form == "split-expire" and delay >= window:
+        raise ConfigError(f"invalid RATE_EXPIRE_DELAY {delay:g}: must be shorter than RATE_WINDOW {window:g}, "
+                          "or the key would outlive its window without any crash")
+    new = (model, form) != ("fixed-epoch", "atomic") and form != "memory"
+    if new and redis_url.startswith("sqlite:"):
+        raise ConfigError(f"RATE_LIMITER {model} in the {form} form needs Redis: REDIS_URL is a SQLite file")
+    return model, form, delay
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from ``env`` (default: the process environment).
 
@@ -73,6 +128,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if storage not in STORAGE_MODES:
         raise ConfigError(f"unknown STORAGE {storage!r}: expected one of {', '.join(STORAGE_MODES)}")
     defaults = Settings()
+    rate_window = _number(env, "RATE_WINDOW", defaults.rate_window)
+    rate_limiter, rate_limiter_form, rate_expire_delay = _rate_limiter(
+        env, env.get("REDIS_URL", defaults.redis_url), rate_window)
     return Settings(
         storage=storage,
         database_url=env.get("DATABASE_URL", defaults.database_url),
@@ -87,4 +145,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_timeout=_number(env, "DB_TIMEOUT", defaults.db_timeout),
         db_pool_size=int(_number(env, "DB_POOL_SIZE", defaults.db_pool_size, integer=True)),
         replica_name=env.get("REPLICA_NAME") or socket.gethostname(),
+        sessions=_session_model(env),
+        session_secret=env.get("SESSION_SECRET") or None,
+        rate_limiter=rate_limiter,
+        rate_limiter_form=rate_limiter_form,
+        rate_expire_delay=rate_expire_delay,
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from refapp.config import Settings
 from refapp.schema import create_postgres_schema, create_shared_sqlite_schema, create_sqlite_schema, create_with_retry
-from refapp.storage import memory, redis_client
+from refapp.storage import limiters, memory, redis_client
 from refapp.storage.base import Backend, Check, RateLimiter
 from refapp.storage.disk import DiskFileStore
 from refapp.storage.fallback import (
@@ -40,6 +40,7 @@ from refapp.storage.sql import (
     SqlSessionStore,
 )
 from refapp.storage.sqlite import SqliteEngine, sqlite_path
+from refapp.storage.signed_sessions import SignedSessionStore
 from refapp.storage.stale_cache import CachedSessionStore
 from refapp.storage.write_behind import (
     Flusher,
@@ -95,6 +96,8 @@ def _database(settings: Settings, engines: dict[str, SqliteEngine]) -> Store:
 
 def _limiter(settings: Settings, engines: dict[str, SqliteEngine], racy: bool = False) -> tuple[RateLimiter, Store]:
     """Rate limits in Redis, or in the shared SQLite file for ``REDIS_URL=sqlite:///path``."""
+    if (settings.rate_limiter, settings.rate_limiter_form) != ("fixed-epoch", "atomic"):
+        return _chosen_limiter(settings, engines, racy)
     path = sqlite_path(settings.redis_url)
     if path is not None:
         store = _sqlite_store(path, settings, engines)
@@ -105,6 +108,20 @@ def _limiter(settings: Settings, engines: dict[str, SqliteEngine], racy: bool = 
     redis_kind = RacyRedisLimiter if racy else AtomicRedisLimiter
     store = Store(rds, "redis", {"redis": lambda: redis_client.ping(rds)}, on_stop=[rds.close])
     return redis_kind(rds, settings.rate_limit, settings.rate_window), store
+
+
+def _chosen_limiter(settings: Settings, engines: dict[str, SqliteEngine], racy: bool) -> tuple[RateLimiter, Store]:
+    """RATE_LIMITER in RATE_LIMITER_FORM (refapp/storage/limiters.py); racy-limit makes an atomic form racy."""
+    form = "racy" if racy and settings.rate_limiter_form == "atomic" else settings.rate_limiter_form
+    path = sqlite_path(settings.redis_url)
+    if path is not None:  # config allows only the memory form without Redis
+        return limiters.make_limiter(settings, None, form), _sqlite_store(path, settings, engines)
+    rds = redis_client.connect(settings.redis_url, settings.db_timeout)
+    limiter = limiters.make_limiter(settings, rds, form)
+    flush = [limiter.flush] if isinstance(limiter, limiters.SplitExpireLimiter) else []  # deferred EXPIREs, then close
+    store = Store(rds, f"redis ({limiters.describe(settings, form)})", {"redis": lambda: redis_client.ping(rds)},
+                  on_stop=[*flush, rds.close])
+    return limiter, store
 
 
 def _describe(db: Store, limits: Store) -> str:
@@ -147,7 +164,8 @@ def in_memory(settings: Settings) -> Backend:
         sessions=memory.MemorySessionStore(),
         files=memory.MemoryFileStore(),
         quotes=memory.MemoryQuoteStore(),
-        limiter=memory.MemoryRateLimiter(settings.rate_limit, settings.rate_window),
+        limiter=(memory.MemoryRateLimiter(settings.rate_limit, settings.rate_window)
+                 if settings.rate_limiter == "fixed-epoch" else limiters.make_limiter(settings, None, "memory")),
         cooldowns=memory.MemoryCooldownStore(),
         records=memory.MemoryRecordStore(),
         counters=memory.MemoryCounterStore(),
@@ -171,9 +189,16 @@ def fallback(settings: Settings) -> Backend:
 
 
 def local_disk(settings: Settings) -> Backend:
-    """Files and a SQLite file under DATA_DIR (the container's own layer)."""
+    """Files and a SQLite file under DATA_DIR.
+
+    In the container's own layer that is the bug; on a volume shared by the replicas
+    (targets/refapp/shared-volume.yaml) it is a correct store: every replica opens the one
+    file (WAL, IMMEDIATE transactions), waits for the write lock as long as the shared
+    embedded file does, and creates the tables at start retrying while another replica
+    holds the lock.
+    """
     files = DiskFileStore(os.path.join(settings.data_dir, "files"))
-    db = SqliteEngine(os.path.join(settings.data_dir, "refapp.sqlite3"), settings.db_timeout)
+    db = SqliteEngine(os.path.join(settings.data_dir, "refapp.sqlite3"), max(settings.db_timeout, 5.0))
     limiter, limits = _limiter(settings, {})
     return Backend(
         sessions=SqlSessionStore(db),
@@ -185,7 +210,8 @@ def local_disk(settings: Settings) -> Backend:
         counters=SqlCounterStore(db),
         checks={"sqlite": db.ping, **limits.checks},
         stores=f"SQLite file and files under {settings.data_dir}, rate limits in {limits.describe}",
-        on_start=[files.prepare, lambda: create_sqlite_schema(db), *limits.on_start],
+        on_start=[files.prepare, lambda: create_with_retry(lambda: create_sqlite_schema(db), "sqlite"),
+                  *limits.on_start],
         on_stop=limits.on_stop,
     )
 
@@ -227,7 +253,8 @@ def stale_cache(settings: Settings) -> Backend:
 def volatile_redis(settings: Settings) -> Backend:
     """Durable, but sessions live in Redis (run without persistence by the deployment)."""
     base = durable(settings)
-    if not isinstance(base.limiter, AtomicRedisLimiter):
+    if not isinstance(base.limiter, (AtomicRedisLimiter, limiters.AtomicLimiter, limiters.RacyLimiter,
+                                     limiters.SplitExpireLimiter)):
         log.warning("volatile-redis: no Redis (REDIS_URL is a SQLite file): sessions stay in the %s, "
                     "so this mode behaves as durable here", base.stores)
         return base
@@ -263,4 +290,16 @@ BUILDERS: dict[str, Callable[[Settings], Backend]] = {
 
 def build_backend(settings: Settings) -> Backend:
     """The Backend for ``settings.storage`` (already validated by config)."""
-    return BUILDERS[settings.storage](settings)
+    return with_session_model(settings, BUILDERS[settings.storage](settings))
+
+
+def with_session_model(settings: Settings, backend: Backend) -> Backend:
+    """SESSIONS=client-side: sessions in signed tokens instead of the mode's store; else as the mode keeps them."""
+    if settings.sessions != "client-side":
+        return backend
+    sessions = SignedSessionStore(settings.session_secret)
+    if sessions.random_secret:
+        log.warning("SESSIONS=client-side without SESSION_SECRET: signing with a random secret drawn at this "
+                    "start; every session ends at a restart and no other replica accepts it")
+    secret = "a random per-start secret" if sessions.random_secret else "SESSION_SECRET"
+    return replace(backend, sessions=sessions, stores=f"{backend.stores}; sessions client-side, signed with {secret}")

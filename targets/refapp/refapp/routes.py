@@ -118,7 +118,7 @@ def _token(authorization: str | None) -> str:
 @app.post("/sessions/login")
 def login(body: LoginBody) -> dict[str, object]:
     session = Session.new(body.user, body.ttl or settings.session_ttl)
-    backend.sessions.add(session)
+    session = backend.sessions.add(session) or session  # a client-side store issues its own token
     return {"token": session.token, "user": session.user, "expires_at": session.expires_at}
 
 

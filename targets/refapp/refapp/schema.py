@@ -70,7 +70,7 @@ def create_postgres_schema(db: SqlEngine) -> None:
 
 
 def create_sqlite_schema(db: SqlEngine) -> None:
-    """Create the local-disk tables (one process per file: no lock needed)."""
+    """Create the local-disk tables; the IMMEDIATE transaction serializes replicas sharing the file on a volume."""
     with db.transaction() as cur:
         for statement in SQLITE_DDL:
             cur.execute(statement)

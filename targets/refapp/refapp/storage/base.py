@@ -14,8 +14,9 @@ from refapp.models import Cooldown, LimitResult, Quote, Record, Session, StoredF
 
 
 class SessionStore(Protocol):
-    def add(self, session: Session) -> None:
-        """Persist a new session."""
+    def add(self, session: Session) -> Session | None:
+        """Persist a new session; None, or the session as issued when the store makes its
+        own token (client-side sessions: the token is the signed session)."""
 
     def get(self, token: str, now: float) -> Session:
         """Return the live session; raise NotFound if unknown, revoked or expired."""

@@ -10,6 +10,10 @@ let their request through, so the limit is exceeded under concurrency.
 ``SqlAtomicLimiter`` and ``SqlRacyLimiter`` are the same two on the shared SQLite
 file (``REDIS_URL=sqlite:///path``): one upsert in one transaction, or a read and
 a write in two.
+
+These are the ``fixed-epoch`` limiter every STORAGE mode uses by default; the other
+models (``RATE_LIMITER``) and their broken forms (``RATE_LIMITER_FORM``) are in
+``limiters.py``.
 """
 
 from __future__ import annotations
