@@ -161,10 +161,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     preflight.check_target(args.target)
     spec = load_spec(args.target)  # a bad spec fails here, before anything starts
-    out = Path(args.out or ROOT / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     suites = args.suite or DEFAULT_SUITES
     preflight.check_replicas(args.replicas or (3 if "load" in suites else 2), args.parallel, spec.app.ready_timeout)
-    preflight.claim_out(out)  # new or empty, and locked until this process ends
+    # new or empty, and locked until this process ends
+    out = (preflight.claim_out(args.out.resolve()) if args.out else
+           preflight.claim_default_out((ROOT / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()))
     marker = " or ".join(SUITES[s] for s in suites)
     # --replicas only when given: the load suite runs on 3 replicas unless told otherwise
     replicas = ["--replicas", str(args.replicas)] if args.replicas is not None else []
@@ -333,7 +334,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--fresh-dependencies", action="store_true",
                      help="start postgres and redis anew for every scenario (default: reused, their data "
                           "wiped between scenarios, replaced after a fault)")
-    run.add_argument("--out", type=Path, help="folder for histories and verdicts (default: runs/<time>)")
+    run.add_argument("--out", type=Path, help="folder for histories and verdicts (default: runs/<time>, "
+                     "or runs/<time>-2 when another run started in the same second)")
     run.add_argument("-v", "--verbose", action="store_true",
                      help="one line per scenario, and the library traceback of an error")
     run.add_argument("--debug", action="store_true",

@@ -147,6 +147,19 @@ def claim_out(out: Path, flag: str = "--out") -> Path:
     return out
 
 
+def claim_default_out(base: Path, tries: int = 20) -> Path:
+    """The folder of a run given no ``--out``: ``base`` (``runs/<time>``), or ``base-2``, ``base-3``...
+    when another run started in the same second holds it, so parallel CI jobs never refuse each other."""
+    error: HarnessError | None = None
+    for n in range(1, tries + 1):
+        try:
+            return claim_out(base if n == 1 else base.with_name(f"{base.name}-{n}"))
+        except HarnessError as exc:  # in use, or an earlier run's: the next name
+            error = exc
+    assert error is not None
+    raise error
+
+
 def _release(fd: int) -> None:
     """Remove the lock file and unlock (a killed run leaves the file, unlocked: the next run takes it over)."""
     lock = _held.pop(fd, None)

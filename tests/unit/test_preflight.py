@@ -121,3 +121,14 @@ def test_cli_refuses_before_starting_anything(tmp_path: Path) -> None:
     assert not (tmp_path / "r").exists()  # refused before the folder was made
     for proc in (run("--duration", "-5"), run("--parallel", "0")):
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path: Path) -> None:
+    base = tmp_path / "runs" / "20261129-120000"
+    assert preflight.claim_default_out(base) == base
+    assert preflight.claim_default_out(base) == base.with_name("20261129-120000-2")  # the first one is held
+    (tmp_path / "runs" / "20261129-120000-3").mkdir()
+    (tmp_path / "runs" / "20261129-120000-3" / "verdicts.json").write_text("{}")  # an earlier run's
+    assert preflight.claim_default_out(base) == base.with_name("20261129-120000-4")
+    with pytest.raises(HarnessError, match="another harness run"):
+        preflight.claim_default_out(base, tries=2)
