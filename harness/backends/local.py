@@ -302,19 +302,9 @@ class _ForkServer:
 
 
 def _processes_under(root: Path) -> list[int]:
-    """Pids of every process whose working directory lies under ``root`` (ours and their children)."""
-    prefix = str(root)
-    found = []
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
-        if not entry.name.isdigit():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-        except OSError:
-            continue
-        if cwd == prefix or cwd.startswith(prefix + "/"):
-            found.append(int(entry.name))
-    return found
+    """Pids of every process whose working directory lies under ``root`` (ours and their children):
+    the watchdog's own scan, so the harness and its watchdog agree on what a run owns."""
+    return watchdog.processes_under(str(root))
 
 
 def _kill_under(root: Path, timeout: float = 5.0) -> list[int]:
