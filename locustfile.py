@@ -112,8 +112,8 @@ def _local_plan() -> Plan | None:
         with open(PLAN_FILE, encoding="utf-8") as fh:
             return Plan(json.load(fh))
     if SPEC_FILE:
-        from harness.load.plan import build_plan  # the harness is needed only where the spec is
-        from harness.spec import load_spec
+        from harness import load_spec
+        from harness.load import build_plan  # the harness is needed only where the spec is
 
         return Plan(build_plan(load_spec(SPEC_FILE), KEYS).to_dict())
     return None

@@ -28,16 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.backends.local import _Forked, _ForkServer  # noqa: E402
+from harness.backends.local_processes import ForkedProcess, ForkServer  # noqa: E402
 
 
-def _killed(server: _ForkServer, folder: Path) -> _Forked:
+def _killed(server: ForkServer, folder: Path) -> ForkedProcess:
     replica = server.spawn(["-c", "import time; time.sleep(60)"], folder, {}, folder / "logs" / "r.log")
     os.kill(replica.pid, signal.SIGKILL)
     return replica
 
 
-def _exited(server: _ForkServer, folder: Path) -> _Forked:
+def _exited(server: ForkServer, folder: Path) -> ForkedProcess:
     return server.spawn(["-c", "import sys; sys.exit(3)"], folder, {}, folder / "logs" / "r.log")
 
 
@@ -47,7 +47,7 @@ def measure(way: str, rounds: int, within: float) -> tuple[int, float]:
         folder = Path(tmp)
         (folder / "logs").mkdir()
         # the fork server of this tree, wherever the installed package points
-        server = _ForkServer(["json"], folder, {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}, 30)
+        server = ForkServer(["json"], folder, {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}, 30)
         end = _killed if way == "kill" else _exited
         missed, started = 0, time.perf_counter()
         try:

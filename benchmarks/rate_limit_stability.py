@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.backends.pool import DependencyPool  # noqa: E402
+from harness.backends import DependencyPool, local_kind  # noqa: E402
 from harness.checkers import STATE_CHECKERS, check_rate_limit  # noqa: E402
 from harness.faults import Crash, ScaleTo  # noqa: E402
 from harness.run import Scenario  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> int:
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
         parser.error(f"unknown model(s) {', '.join(unknown)}: expected some of {', '.join(MODELS)}")
-    pool = DependencyPool("local")
+    pool = DependencyPool(local_kind())
     try:
         print(f"{args.runs} run(s) per model on the local backend, window 2 s", flush=True)
         for model in models:

@@ -11,8 +11,7 @@ report`` re-renders a stored run.
 from __future__ import annotations
 
 import argparse
-import json
-import re
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,20 +20,22 @@ import pytest
 from rich.console import Console
 from rich.markup import escape
 
-from harness import interrupt
+from harness import bundled, interrupt, run_folder
+from harness.vocabulary import DEFAULT_SUITES as DEFAULT_SUITES_
+from harness.vocabulary import BackendName, Suite
 
-ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ROOT / "scenarios"
-DEFAULT_TARGET = ROOT / "targets" / "refapp" / "durable.yaml"
-SUITES = {"restart": "restart", "scale-out": "scale_out", "dependency": "dependency", "load": "load"}
+SCENARIOS = bundled.SCENARIOS
+#: the reference app's durable spec in a source tree; None for an installed harness (--target is then required)
+DEFAULT_TARGET = bundled.default_target()
+SUITES = [str(s) for s in Suite]
 #: what runs without --suite: the load suite is asked for by name (it keeps the machine's CPUs busy)
-DEFAULT_SUITES = ["restart", "scale-out", "dependency"]
+DEFAULT_SUITES = [str(s) for s in DEFAULT_SUITES_]
 
-BACKENDS = ["auto", "docker", "local"]
-#: how a harness error (no verdict reached) shows in a failed test's report
-HARNESS_ERROR = re.compile(r"harness\.errors\.(\w+): ([^\n]+)")
+BACKENDS = [str(b) for b in BackendName]
 
 console = Console(stderr=True)
+NO_TARGET = ("no --target given, and no reference app to default to: it ships with the source tree, not with "
+             "an installed harness. Name your app's spec: harness run --target my-app.yaml")
 
 RUN_HELP = """\
 Deploy the target once per scenario, write every state kind it has, apply the
@@ -120,13 +121,8 @@ class Progress:
 
     def pytest_runtest_logreport(self, report: object) -> None:
         when, outcome = getattr(report, "when", ""), getattr(report, "outcome", "")
-        # The plugin puts an error's cause, redacted, in user_properties: serialised by pytest-xdist too.
-        cause = next((str(v) for k, v in getattr(report, "user_properties", []) if k == "harness_error"), None)
-        if outcome == "failed" and cause is None:
-            # Found in the report's text, so it works under pytest-xdist too (the exception stays in the worker).
-            match = HARNESS_ERROR.search(str(getattr(report, "longrepr", "")))
-            if match:
-                cause = f"{match.group(1)}: {match.group(2)}"
+        # The plugin gives an error's cause, redacted, as a field of the report: serialised by pytest-xdist too.
+        cause = run_folder.error_cause(report)
         if cause is not None:
             self.errors.append(f"{getattr(report, 'nodeid', '?')}: {cause}")
         if when == "call" or (when == "setup" and outcome != "passed") or (when == "teardown" and cause):
@@ -154,19 +150,23 @@ def preflight_int(text: str) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
-    from harness.report.terminal import print_verdicts
     from harness.spec import load_spec
+    from harness.spec_adapter import make_adapter
 
     from harness import preflight
+    from harness.errors import HarnessError
 
+    if args.target is None:
+        raise HarnessError(NO_TARGET)
     preflight.check_target(args.target)
     spec = load_spec(args.target)  # a bad spec fails here, before anything starts
+    make_adapter(spec)  # and so does a Python adapter that cannot load
     suites = args.suite or DEFAULT_SUITES
     preflight.check_replicas(args.replicas or (3 if "load" in suites else 2), args.parallel, spec.app.ready_timeout)
     # new or empty, and locked until this process ends
     out = (preflight.claim_out(args.out.resolve()) if args.out else
-           preflight.claim_default_out((ROOT / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()))
-    marker = " or ".join(SUITES[s] for s in suites)
+           preflight.claim_default_out((bundled.runs_home() / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()))
+    marker = " or ".join(Suite(s).marker for s in suites)
     # --replicas only when given: the load suite runs on 3 replicas unless told otherwise
     replicas = ["--replicas", str(args.replicas)] if args.replicas is not None else []
     load = [*(["--load-users", str(args.users)] if args.users is not None else []),
@@ -175,7 +175,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     parallel += ["--reuse-dependencies", "no"] if args.fresh_dependencies else []
     pytest_args = [str(SCENARIOS), "-m", marker, "--target", str(args.target), *replicas, *load, *parallel,
                    "--seed", str(args.seed), "--backend", args.backend, "--harness-out", str(out),
-                   "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-q" if not args.verbose else "-v",
+                   "-p", "no:cacheprovider", "--rootdir", str(SCENARIOS.parent), "-q" if not args.verbose else "-v",
+                   # installed: no pytest config of the folder around the environment (a project's addopts) applies
+                   *(["-c", os.devnull] if bundled.SOURCE_TREE is None else []),
                    # an error shows its cause in words; the library traceback only with -v or --debug
                    *(["--tb=long"] if args.debug else []),
                    # harness is imported before pytest starts, so pytest cannot rewrite its asserts: expected.
@@ -195,7 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _mark_interrupted(out: Path, target: str) -> None:
     """A signal that came after the plugin wrote the reports: mark them and render them again."""
     signal_name = interrupt.received()
-    verdicts = out / "verdicts.json"
+    verdicts = out / run_folder.VERDICTS
     if signal_name and verdicts.exists():
         from harness.report.folder import write_reports
         from harness.report.interrupted import add_mark
@@ -210,12 +212,11 @@ def _finish_run(out: Path, target: str, code: int, progress: Progress) -> int:
     from harness.report.terminal import print_verdicts
 
     release()  # this process's reaper goes now, not in an exit hook a signal could cut short
-    verdicts = out / "verdicts.json"
     _mark_interrupted(out, target)
-    results = json.loads(verdicts.read_text()) if verdicts.exists() else []
+    results = run_folder.read_verdicts_if_any(out)
     print_verdicts(results, Console(width=None if sys.stdout.isatty() else 160))
-    if (out / "report.html").exists():
-        console.print(f"HTML report: {out / 'report.html'}\nJUnit XML:   {out / 'junit.xml'}")
+    if (out / run_folder.HTML).exists():
+        console.print(f"HTML report: {out / run_folder.HTML}\nJUnit XML:   {out / run_folder.JUNIT}")
     signal_name = interrupt.received()
     if signal_name:
         _mark_interrupted(out, target)  # (a no-op unless the signal came while the table was printed)
@@ -250,12 +251,13 @@ def cmd_check_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
-    from harness.backends.docker import docker_client
+    from harness.backends import docker_client
     from harness.images import build_images
 
     from harness.spec import load_spec
 
-    specs = [load_spec(t) for t in (args.target or [DEFAULT_TARGET])]
+    # an installed harness has no reference app: its own images only, unless --target names specs
+    specs = [load_spec(t) for t in (args.target or ([DEFAULT_TARGET] if DEFAULT_TARGET else []))]
     with console.status("building images") as status:
         built = build_images(docker_client(), progress=lambda m: (status.update(m), console.log(m)),
                              force=args.force, specs=specs)
@@ -264,12 +266,11 @@ def cmd_images(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from harness.backends import local
-    from harness.backends.docker import docker_client
+    from harness.backends import docker_client, sweep_local
     from harness.cleanup import sweep
     from harness.errors import EngineUnavailable
 
-    swept = local.sweep()
+    swept = sweep_local()
     try:
         swept += sweep(docker_client())
     except EngineUnavailable:
@@ -304,7 +305,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     extra = spec_secrets(load_spec(args.target)) if args.target else []
     paths = write_reports(args.folder.resolve(), extra_secrets=extra)
-    results = json.loads(paths["verdicts"].read_text())
+    results = run_folder.read_verdicts(args.folder.resolve())
     print_verdicts(results, Console(width=None if sys.stdout.isatty() else 160))
     print(f"HTML report: {paths['html']}\nJUnit XML:   {paths['junit']}")
     return 0
@@ -319,11 +320,13 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run scenario suites against a target and print the verdicts",
                          description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--target", type=Path, default=DEFAULT_TARGET, help="target spec (default: %(default)s)")
+    run.add_argument("--target", type=Path, default=DEFAULT_TARGET,
+                     help="target spec (default: %(default)s)" if DEFAULT_TARGET else
+                     "target spec (required: an installed harness has no reference app to default to)")
     run.add_argument("--backend", choices=BACKENDS, default="auto",
                      help="where deployments run: docker, local processes, or auto: docker when an engine "
                           "answers, else local (default: %(default)s)")
-    run.add_argument("--suite", action="append", choices=list(SUITES), help="suite to run (repeatable; default: all but load)")
+    run.add_argument("--suite", action="append", choices=SUITES, help="suite to run (repeatable; default: all but load)")
     run.add_argument("--replicas", type=preflight_int, default=None,
                      help="replicas per scenario (default: 2; 3 for the load suite)")
     run.add_argument("--seed", type=int, default=0, help="workload seed (default: %(default)s)")
@@ -346,7 +349,7 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-spec", help="validate target specs and print what each will make the harness do",
                            description=CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("specs", type=Path, nargs="+", metavar="SPEC", help="target spec file(s)")
-    check.add_argument("--backend", choices=["docker", "local"], default="docker",
+    check.add_argument("--backend", choices=[str(b) for b in BackendName.concrete()], default=BackendName.DOCKER,
                        help="show the environment as this backend fills in its placeholders (default: %(default)s)")
     check.set_defaults(func=cmd_check_spec)
 
@@ -354,7 +357,8 @@ def parser() -> argparse.ArgumentParser:
                             description=IMAGES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     images.add_argument("--force", action="store_true", help="rebuild even when up to date")
     images.add_argument("--target", type=Path, action="append", default=[],
-                        help="also build the app image of this spec (repeatable; default: the reference app)")
+                        help="also build the app image of this spec (repeatable; default: the reference app in a "
+                             "source tree, none for an installed harness)")
     images.set_defaults(func=cmd_images)
 
     sweep = sub.add_parser("sweep", help="remove containers, networks and volumes left by dead harness runs",

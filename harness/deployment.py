@@ -1,9 +1,11 @@
-"""A running target: replicas, dependencies, their addresses, and the fault verbs.
+"""A running target: replicas, their addresses, and the core fault verbs.
 
-The verbs (crash, restart, redeploy, scale, pause, ...) are defined once here, in
-backend-neutral terms, and every call is recorded as a fault event in the history,
-whoever makes it. A backend (``backends/docker.py``) supplies only the primitive
-steps. Every verb that brings a replica back waits for it to be ready over HTTP
+The verbs are defined once, in backend-neutral terms, and every call is recorded as a
+fault event in the history, whoever makes it. This is the core every backend has
+(crash and its heal, graceful and rolling restart); pause, redeploy, scale, dependency
+faults and network cuts are capabilities (``harness.capabilities``) a backend's
+deployment inherits only when it really has them. A backend (``backends/docker.py``)
+supplies only the primitive steps. Every verb that brings a replica back waits for it to be ready over HTTP
 before returning, and re-reads its address, since ports change on restart.
 """
 
@@ -11,10 +13,11 @@ from __future__ import annotations
 
 import functools
 import threading
+from contextlib import contextmanager
 import time
 from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import httpx
 
@@ -23,6 +26,7 @@ from harness.errors import BackendError, DeploymentError, ReadinessTimeout
 from harness.history import History
 from harness.spec import TargetSpec
 from harness.tls import tls_context
+from harness.vocabulary import FaultName
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,22 +47,17 @@ def first_error(futures: list[Future[Any]]) -> None:
         future.result()
 
 
-def recorded(fault: str) -> Callable[[F], F]:
-    """Record a verb as a fault event (start, end, target) in the deployment's history."""
+def recorded(fault: FaultName, heal: bool = False) -> Callable[[F], F]:
+    """Record a verb as a fault event (start, end, target) in the deployment's history,
+    under its fault's one name; ``heal`` marks the verb that undoes the fault."""
 
     def wrap(method: F) -> F:
         @functools.wraps(method)
         def verb(self: "Deployment", target: Any = None, *args: Any, **kwargs: Any) -> Any:
-            start = self.history.clock.now()
-            detail = ""
-            try:
+            with self.recording(fault, target, heal=heal):
                 return method(self, target, *args, **kwargs)
-            except BaseException as exc:
-                detail = f"failed: {exc!r}"[:500]
-                raise
-            finally:
-                self.history.record_fault(fault, str(target), start, self.history.clock.now(), detail)
 
+        verb.__fault__ = (fault, heal)  # type: ignore[attr-defined]  # read by the vocabulary test
         return verb  # type: ignore[return-value]
 
     return wrap
@@ -68,7 +67,8 @@ class Deployment(ABC):
     """Base of every backend's deployment. A context manager: leaving it tears all down."""
 
     def __init__(self, spec: TargetSpec, history: History | None = None) -> None:
-        from harness.report.redact import remember, spec_secrets
+        from harness.redaction import remember
+        from harness.spec import spec_secrets
 
         remember(*spec_secrets(spec))  # its errors and log lines are scrubbed of them (HarnessError)
         self.spec = spec
@@ -98,49 +98,29 @@ class Deployment(ABC):
         """Start a stopped replica, keeping its writable state."""
 
     @abstractmethod
-    def _remove(self, replica: str) -> None: ...
-
-    @abstractmethod
-    def _pause(self, replica: str) -> None: ...
-
-    @abstractmethod
-    def _unpause(self, replica: str) -> None: ...
-
-    @abstractmethod
     def _exit_status(self, replica: str) -> int | None:
         """The exit code if the replica's process has ended, else None."""
 
     @abstractmethod
     def logs(self, name: str, lines: int = 30) -> str: ...
 
-    # ---- shared dependencies (harness.backends.pool) -------------------------------
-    def dependency_names(self) -> set[str]:
-        """Names of the dependencies this deployment runs itself."""
-        return set()
-
-    def shareable_dependencies(self) -> bool:
-        """Whether these dependencies can be wiped and handed to the next deployment."""
-        return False
-
-    def wipe_dependencies(self) -> None:
-        """Empty every dependency's state (the app's database recreated, Redis flushed)."""
-        raise BackendError(f"{type(self).__name__} cannot wipe its dependencies")
-
-    @abstractmethod
-    def _dependency_action(self, name: str, action: str) -> None:
-        """``restart``, ``stop`` or ``start`` a dependency, waiting for readiness when it comes up."""
-
-    @abstractmethod
-    def _network_action(self, name: str, connected: bool) -> None:
-        """Cut (``connected=False``) or restore the network between a dependency and the replicas.
-
-        The dependency keeps running; only the replicas lose it. Restoring waits until
-        the dependency answers its readiness probe again.
-        """
-
     @abstractmethod
     def close(self) -> None:
         """Remove everything this deployment created. Idempotent; never raises for leftovers."""
+
+    # ---- recording -------------------------------------------------------------------
+    @contextmanager
+    def recording(self, fault: FaultName, target: Any, heal: bool = False) -> Iterator[None]:
+        """Record what the block does to ``target`` as one fault event, with its error if it fails."""
+        start = self.history.clock.now()
+        detail = ""
+        try:
+            yield
+        except BaseException as exc:
+            detail = f"failed: {exc!r}"[:500]
+            raise
+        finally:
+            self.history.record_fault(fault, str(target), start, self.history.clock.now(), detail, heal)
 
     # ---- readiness ---------------------------------------------------------------
     def wait_ready(self, replica: str, timeout: float | None = None) -> float:
@@ -211,75 +191,31 @@ class Deployment(ABC):
         pool.shutdown()
 
     # ---- fault verbs -------------------------------------------------------------
-    @recorded("crash")
+    @recorded(FaultName.CRASH)
     def crash(self, replica: str) -> None:
         """SIGKILL: no shutdown hook runs. The replica stays down until ``start``."""
         self._signal(replica, "SIGKILL")
 
-    @recorded("start")
+    @recorded(FaultName.CRASH, heal=True)
     def start(self, replica: str) -> None:
         self._start(replica)
         self.wait_ready(replica)
 
-    @recorded("restart")
+    @recorded(FaultName.GRACEFUL_RESTART)
     def restart(self, replica: str) -> None:
         """Graceful restart: SIGTERM (shutdown hooks run), then start the same container."""
+        self._restart(replica)
+
+    def rolling_restart(self) -> None:
+        """Gracefully restart every replica in turn, as a deploy does; each restart is one event."""
+        for replica in list(self.replicas):
+            with self.recording(FaultName.ROLLING_RESTART, replica):
+                self._restart(replica)
+
+    def _restart(self, replica: str) -> None:
         self._stop(replica)
         self._start(replica)
         self.wait_ready(replica)
-
-    @recorded("redeploy")
-    def redeploy(self, replica: str) -> None:
-        """Remove the replica and create it anew: its writable layer is gone, as after a deploy."""
-        self._stop(replica)
-        self._remove(replica)
-        self._create_replica(replica)
-        self.wait_ready(replica)
-
-    @recorded("scale")
-    def scale(self, count: int) -> None:
-        """Add replicas (started in parallel) or remove the newest ones, gracefully."""
-        if count < 1:
-            raise BackendError(f"scale({count}): a deployment needs at least one replica")
-        current = len(self.replicas)
-        if count > current:
-            names = [self.replica_name(i) for i in range(current, count)]
-            self.replicas.extend(names)
-            self._bring_up(names)
-        for name in self.replicas[count:][::-1]:
-            self._stop(name)
-            self._remove(name)
-            self.replicas.remove(name)
-
-    @recorded("pause")
-    def pause(self, replica: str) -> None:
-        self._pause(replica)
-
-    @recorded("resume")
-    def resume(self, replica: str) -> None:
-        self._unpause(replica)
-
-    @recorded("restart-dependency")
-    def restart_dependency(self, name: str) -> None:
-        self._dependency_action(name, "restart")
-
-    @recorded("stop-dependency")
-    def stop_dependency(self, name: str) -> None:
-        self._dependency_action(name, "stop")
-
-    @recorded("start-dependency")
-    def start_dependency(self, name: str) -> None:
-        self._dependency_action(name, "start")
-
-    @recorded("network-cut")
-    def cut_network(self, dependency: str) -> None:
-        """Disconnect a running dependency from the replicas: their connections hang or fail."""
-        self._network_action(dependency, False)
-
-    @recorded("network-heal")
-    def heal_network(self, dependency: str) -> None:
-        """Reconnect the dependency under its usual name and wait until it answers again."""
-        self._network_action(dependency, True)
 
     # ---- naming and lifecycle ----------------------------------------------------
     @staticmethod

@@ -8,6 +8,7 @@
     ├── ImageBuildError      an offline image could not be built (names the step)
     └── BackendError         the backend could not do what was asked
         ├── EngineUnavailable     no Docker engine answers
+        ├── MissingCapability     a scenario needs what the backend cannot do (a skip, not a failure)
         └── DeploymentError       a replica or dependency failed to start or heal
             └── ReadinessTimeout  it started but never became ready (carries its logs)
 
@@ -21,17 +22,17 @@ from __future__ import annotations
 class HarnessError(Exception):
     """Root of the harness's own errors.
 
-    Its text is scrubbed of secrets (``harness.report.redact.scrub``) wherever it is shown:
+    Its text is scrubbed of secrets (``harness.redaction.scrub``) wherever it is shown:
     a message may quote a response, an environment or a replica's log lines.
     """
 
     def __init__(self, *args: object) -> None:
-        from harness.report.redact import scrub
+        from harness.redaction import scrub
 
         super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
 
     def __str__(self) -> str:
-        from harness.report.redact import scrub
+        from harness.redaction import scrub
 
         return scrub(super().__str__())
 
@@ -60,11 +61,19 @@ class EngineUnavailable(BackendError):
     """No container engine answers, so nothing can be deployed."""
 
 
+class MissingCapability(BackendError):
+    """A scenario needs a capability (``harness.capabilities``) its backend's deployments lack.
+
+    Not a fault of the target, and nothing was judged: the plugin skips the scenario with this
+    message, which names the capability and the backend.
+    """
+
+
 class DeploymentError(BackendError):
     """A replica or dependency failed to start, stop or heal."""
 
     def __init__(self, message: str, logs: str = "") -> None:
-        from harness.report.redact import scrub
+        from harness.redaction import scrub
 
         # A replica that prints its environment must not put it in a CI log: redacted at once.
         logs = scrub(logs)

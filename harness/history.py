@@ -13,10 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
-
-if TYPE_CHECKING:
-    from harness.report.redact import Redactor
+from typing import Any, Iterable, Iterator, Protocol
 
 
 class Outcome(StrEnum):
@@ -25,7 +22,9 @@ class Outcome(StrEnum):
     ``ok``: the app answered definitely (a write was acknowledged, a read returned a
     value, which may be a rejection). ``fail``: the operation provably did not take
     effect (the connection was refused, or the app refused it with a 4xx).
-    ``unknown``: it may or may not have taken effect (timeout, reset, 5xx).
+    ``unknown``: it may or may not have taken effect (timeout, reset, 5xx, a redirect or
+    a success the operation does not declare). Which answer gives which outcome is one
+    table, in ``harness.outcome``.
     """
 
     OK = "ok"
@@ -63,11 +62,24 @@ class FaultEvent:
     start: float
     end: float
     detail: str = ""
+    #: the step that undoes ``fault`` (the start after a crash, the end of an outage), recorded under its name
+    heal: bool = False
 
     type = "fault"
 
+    @property
+    def label(self) -> str:
+        """How reports name the event: the fault, and ``heal`` for the step that undoes it."""
+        return f"{self.fault} heal" if self.heal else self.fault
+
 
 Event = Operation | FaultEvent
+
+
+class EventRedactor(Protocol):
+    """What ``History.to_jsonl`` needs of a redactor (``harness.redaction.Redactor``, a layer above)."""
+
+    def event(self, event: Event) -> Event: ...
 
 
 class Clock:
@@ -103,9 +115,10 @@ class History:
             self._events.append(op)
             return op
 
-    def record_fault(self, fault: str, target: str, start: float, end: float, detail: str = "") -> FaultEvent:
+    def record_fault(self, fault: str, target: str, start: float, end: float, detail: str = "",
+                     heal: bool = False) -> FaultEvent:
         with self._lock:
-            event = FaultEvent(len(self._events), fault, target, start, end, detail)
+            event = FaultEvent(len(self._events), str(fault), target, start, end, detail, heal)
             self._events.append(event)
             return event
 
@@ -122,7 +135,7 @@ class History:
     def faults(self) -> list[FaultEvent]:
         return [e for e in self if isinstance(e, FaultEvent)]
 
-    def to_jsonl(self, path: Path, redactor: "Redactor | None" = None) -> None:
+    def to_jsonl(self, path: Path, redactor: "EventRedactor | None" = None) -> None:
         """Write one JSON line per event; with a ``redactor``, each event is redacted before it is
         written, so no secret is ever on disk, not even halfway through (an interrupt, a kill)."""
         with path.open("w") as fh:

@@ -8,7 +8,9 @@ not have are simply absent, and their workloads do not run.
 Strings in a request may hold placeholders (``{user}``, ``{token}``, ``{id}``); a
 string that is exactly one placeholder takes the variable's value with its type
 (so ``by: "{by}"`` sends a number). The variables each operation receives are
-listed in ``VARIABLES``.
+listed in ``VARIABLES``. Which operations each kind has, what each receives and must
+extract, and its default statuses come from ``harness.operation_table``; the models below
+add each kind's own settings, and are checked against the table when they are defined.
 
 Statuses: ``accepted`` means the operation took effect or found what it looked for;
 ``rejected`` is a definite "no" (not found, not logged in, already used), optionally
@@ -20,9 +22,12 @@ effect (5xx).
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.operation_table import KIND_OPERATIONS, LIMITED, REJECTED, SETTINGS, TABLE, VARIABLES
+from harness.vocabulary import StateKind
 
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -119,37 +124,62 @@ class HttpOperation(_Strict):
         return self
 
 
-def _op(default_rejected: dict[int, str] | None = None, limited: list[int] | None = None) -> Any:
+def _operation(kind: StateKind, name: str) -> Any:
+    """The field of one operation in a kind's model: required or not, and described, as the table says."""
+    op = TABLE[(kind, name)]
+    return Field(description=op.spec_doc()) if op.required else Field(None, description=op.spec_doc())
+
+
+def _defaults(kind: StateKind, name: str) -> dict[str, Any]:
     """Statuses that depend on the operation, filled in when the spec leaves them out."""
-    extra = {}
-    if default_rejected is not None:
-        extra["rejected"] = default_rejected
-    if limited is not None:
-        extra["limited"] = limited
-    return extra
+    op = TABLE[(kind, name)]
+    defaults: dict[str, Any] = {REJECTED: dict(op.rejected)} if op.rejected else {}
+    return {**defaults, LIMITED: list(op.limited)} if op.limited else defaults
 
 
 class _Kind(_Strict):
-    """A state kind's operations. ``REQUIRED_EXTRACT`` names what each must extract."""
+    """A state kind's operations (one ``HttpOperation`` field per operation of ``KIND`` in the table)."""
 
-    REQUIRED_EXTRACT: ClassVar[dict[str, tuple[str, ...]]] = {}
-    DEFAULTS: ClassVar[dict[str, dict[str, Any]]] = {}
+    KIND: ClassVar[StateKind]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a model whose operations or settings differ from the table's: none missing, none extra,
+        required alike (a new operation cannot be half added)."""
+        super().__pydantic_init_subclass__(**kwargs)
+        for setting in SETTINGS[cls.KIND]:
+            field = cls.model_fields.get(setting.name)
+            if field is None or field.is_required() != setting.required:
+                raise TypeError(f"{cls.__name__}: the table's setting {cls.KIND}.{setting.name} (required="
+                                f"{setting.required}) needs a field of that name, required alike")
+        fields = {name: f for name, f in cls.model_fields.items()
+                  if HttpOperation in (f.annotation, *get_args(f.annotation))}
+        expected = KIND_OPERATIONS[cls.KIND]
+        if set(fields) != set(expected):
+            extra, missing = sorted(set(fields) - set(expected)), sorted(set(expected) - set(fields))
+            raise TypeError(f"{cls.__name__}: the operations must be the table's {cls.KIND} operations "
+                            f"{', '.join(expected)} (harness.operation_table); not in the table: "
+                            f"{', '.join(extra) or 'none'}; missing: {', '.join(missing) or 'none'}")
+        for name, f in fields.items():
+            if f.is_required() != TABLE[(cls.KIND, name)].required:
+                raise TypeError(f"{cls.__name__}.{name}: required={f.is_required()}, but the table says "
+                                f"required={TABLE[(cls.KIND, name)].required}")
 
     @model_validator(mode="before")
     @classmethod
-    def _defaults(cls, data: Any) -> Any:
+    def _fill_defaults(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        for name, defaults in cls.DEFAULTS.items():
+        for name in KIND_OPERATIONS[cls.KIND]:
             if isinstance(data.get(name), dict):
-                data[name] = {**defaults, **data[name]}
+                data[name] = {**_defaults(cls.KIND, name), **data[name]}
         return data
 
     @model_validator(mode="after")
     def _extractions(self) -> "_Kind":
-        for name, keys in self.REQUIRED_EXTRACT.items():
-            op = getattr(self, name)
+        for name in KIND_OPERATIONS[self.KIND]:
+            op, keys = getattr(self, name), TABLE[(self.KIND, name)].extract
             missing = [k for k in keys if op is not None and k not in op.extract]
             if missing:
                 raise ValueError(f"{name}.extract: must name {', '.join(repr(k) for k in missing)}, the value(s) "
@@ -164,11 +194,11 @@ SessionModel = Literal["server-side", "client-side"]
 class SessionsOps(_Kind):
     """Logins, "who am I" checks and logouts. Checked: no acknowledged session lost, logout honoured everywhere."""
 
-    REQUIRED_EXTRACT = {"login": ("token",)}
-    DEFAULTS = {"whoami": _op({401: "rejected", 403: "rejected"}), "logout": _op({401: "rejected"})}
-    login: HttpOperation = Field(description="variables: user; extracts token (and optionally expires_at)")
-    whoami: HttpOperation = Field(description="variables: token; accepted = logged in, rejected = not")
-    logout: HttpOperation | None = Field(None, description="variables: token")
+    KIND = StateKind.SESSIONS
+
+    login: HttpOperation = _operation(KIND, "login")
+    whoami: HttpOperation = _operation(KIND, "whoami")
+    logout: HttpOperation | None = _operation(KIND, "logout")
     model: SessionModel | None = Field(
         None, description="where a session lives: 'server-side' (the token names state the app keeps: a logout "
         "must revoke it on every replica) or 'client-side' (a signed cookie or token carries the session: it "
@@ -179,14 +209,13 @@ class SessionsOps(_Kind):
 class RecordsOps(_Kind):
     """Records (orders, addresses). Checked: the final state equals the acknowledged creates, updates, deletes."""
 
-    REQUIRED_EXTRACT = {"create": ("id",), "read": ("data",), "list": ("records",)}
-    DEFAULTS = {"read": _op({404: "not-found"})}
-    create: HttpOperation = Field(description="variables: data; extracts id (optionally version)")
-    read: HttpOperation = Field(description="variables: id; extracts data; rejected = not found")
-    update: HttpOperation | None = Field(None, description="variables: id, data")
-    delete: HttpOperation | None = Field(None, description="variables: id")
-    list: HttpOperation | None = Field(None, description="extracts records: a mapping id -> data, or a list of "
-                                       "objects holding both (see list_id and list_data)")
+    KIND = StateKind.RECORDS
+
+    create: HttpOperation = _operation(KIND, "create")
+    read: HttpOperation = _operation(KIND, "read")
+    update: HttpOperation | None = _operation(KIND, "update")
+    delete: HttpOperation | None = _operation(KIND, "delete")
+    list: HttpOperation | None = _operation(KIND, "list")
     list_id: str = Field("id", description="key of a listed object's id")
     list_data: str = Field("data", description="key of a listed object's data")
 
@@ -194,29 +223,29 @@ class RecordsOps(_Kind):
 class FilesOps(_Kind):
     """Uploaded files. Checked: every acknowledged upload downloads with the same bytes (sha256)."""
 
-    REQUIRED_EXTRACT = {"upload": ("id",)}
-    DEFAULTS = {"download": _op({404: "not-found"})}
-    upload: HttpOperation = Field(description="variables: content (bytes), filename; extracts id")
-    download: HttpOperation = Field(description="variables: id; the body is the file")
+    KIND = StateKind.FILES
+
+    upload: HttpOperation = _operation(KIND, "upload")
+    download: HttpOperation = _operation(KIND, "download")
 
 
 class CountersOps(_Kind):
     """Counters (metrics, totals). Checked: reads lie between acknowledged and attempted sums."""
 
-    REQUIRED_EXTRACT = {"read": ("value",)}
-    increment: HttpOperation = Field(description="variables: name, by")
-    read: HttpOperation = Field(description="variables: name; extracts value")
+    KIND = StateKind.COUNTERS
+
+    increment: HttpOperation = _operation(KIND, "increment")
+    read: HttpOperation = _operation(KIND, "read")
 
 
 class QuotesOps(_Kind):
     """Quotes with an expiry, usable once. Checked: expiry and single use hold across restarts and replicas."""
 
-    REQUIRED_EXTRACT = {"create": ("id", "expires_at")}
-    DEFAULTS = {"use": _op({404: "not-found", 409: "already-used", 410: "expired"}),
-                "read": _op({404: "not-found", 410: "expired"})}
-    create: HttpOperation = Field(description="variables: amount, ttl; extracts id and expires_at (epoch seconds)")
-    use: HttpOperation = Field(description="variables: id; rejected reasons: not-found, already-used, expired")
-    read: HttpOperation | None = Field(None, description="variables: id; optionally extracts used")
+    KIND = StateKind.QUOTES
+
+    create: HttpOperation = _operation(KIND, "create")
+    use: HttpOperation = _operation(KIND, "use")
+    read: HttpOperation | None = _operation(KIND, "read")
 
 
 class FixedWindow(_Strict):
@@ -258,8 +287,9 @@ RateLimitAlgorithm = FixedWindow | SlidingWindow | SlidingWindowCounter | TokenB
 class RateLimitOps(_Kind):
     """A rate-limited request. Checked: allowed hits per key, over all replicas, stay within what the algorithm allows."""
 
-    DEFAULTS = {"hit": _op(limited=[429])}
-    hit: HttpOperation = Field(description="variables: key; accepted = allowed, limited = denied")
+    KIND = StateKind.RATE_LIMIT
+
+    hit: HttpOperation = _operation(KIND, "hit")
     limit: int = Field(gt=0, description="allowed requests per window and client key")
     window: float = Field(gt=0, description="window length in seconds")
     algorithm: RateLimitAlgorithm = Field(
@@ -299,8 +329,9 @@ class RateLimitOps(_Kind):
 class CooldownsOps(_Kind):
     """A cooldown (e.g. one action per 24 h). Checked: once started it blocks on every replica until it ends."""
 
-    DEFAULTS = {"start": _op(limited=[429])}
-    start: HttpOperation = Field(description="variables: key; accepted = started, limited = still cooling down")
+    KIND = StateKind.COOLDOWNS
+
+    start: HttpOperation = _operation(KIND, "start")
     period: float = Field(gt=0, description="cooldown length in seconds")
 
 
@@ -315,17 +346,18 @@ class Operations(_Strict):
     rate_limit: RateLimitOps | None = Field(None, description="absent: not tested")
     cooldowns: CooldownsOps | None = Field(None, description="absent: not tested")
 
-    def kinds(self) -> list[str]:
-        return [name for name in type(self).model_fields if getattr(self, name) is not None]
+    def kinds(self) -> list[StateKind]:
+        """The state kinds this spec declares, in the vocabulary's order."""
+        return [kind for kind in StateKind if getattr(self, kind) is not None]
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> "Operations":
         """A placeholder an operation does not provide would fail on every call: refuse it now."""
         for kind in self.kinds():
             ops = getattr(self, kind)
-            for name in type(ops).model_fields:
+            for name in KIND_OPERATIONS[kind]:
                 op = getattr(ops, name)
-                if not isinstance(op, HttpOperation):
+                if op is None:
                     continue
                 provided = set(VARIABLES[(kind, name)])
                 for part in ("path", "query", "headers", "cookies", "json_body", "form", "multipart"):
@@ -339,23 +371,14 @@ class Operations(_Strict):
         return self
 
 
-#: The variables each abstract operation receives (the adapter's method signature).
-VARIABLES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("sessions", "login"): ("user",),
-    ("sessions", "whoami"): ("token",),
-    ("sessions", "logout"): ("token",),
-    ("records", "create"): ("data",),
-    ("records", "read"): ("id",),
-    ("records", "update"): ("id", "data"),
-    ("records", "delete"): ("id",),
-    ("records", "list"): (),
-    ("files", "upload"): ("content", "filename"),
-    ("files", "download"): ("id",),
-    ("counters", "increment"): ("name", "by"),
-    ("counters", "read"): ("name",),
-    ("quotes", "create"): ("amount", "ttl"),
-    ("quotes", "use"): ("id",),
-    ("quotes", "read"): ("id",),
-    ("rate_limit", "hit"): ("key",),
-    ("cooldowns", "start"): ("key",),
-}
+def _check_kinds() -> None:
+    """One field of ``Operations`` per state kind, holding that kind's model: checked when this module loads."""
+    fields = {name: [m for m in get_args(f.annotation) if isinstance(m, type) and issubclass(m, _Kind)]
+              for name, f in Operations.model_fields.items()}
+    wrong = {name for name, models in fields.items() if [m.KIND for m in models] != [name]}
+    if set(fields) != set(StateKind) or wrong:
+        raise TypeError(f"Operations: fields {sorted(fields)} must be the state kinds {sorted(StateKind)}, "
+                        f"each holding its kind's model (wrong: {sorted(wrong)})")
+
+
+_check_kinds()

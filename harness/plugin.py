@@ -10,18 +10,23 @@ deploys is used. Scenarios use the ``harness`` fixture::
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
+from harness import run_folder
 from harness.errors import SpecError
 from harness.backends import Deployer
+from harness.vocabulary import BackendName, Suite
 from harness.run import Result, Scenario, execute, save
 from harness.spec import TargetSpec, load_spec
+from harness.spec_adapter import make_adapter
+
+if TYPE_CHECKING:
+    from harness.capabilities import Capability
+    from harness.deployment import Deployment
 
 #: (command-line flag, ini key and option dest, help, ini default)
 OPTIONS = (
@@ -37,7 +42,7 @@ OPTIONS = (
      "one scenario to the next, their data wiped in between (a faulted one is replaced): yes or no", "yes"),
 )
 
-BACKENDS = ("auto", "docker", "local")
+BACKENDS = tuple(str(b) for b in BackendName)
 
 
 class HarnessFinding(UserWarning):
@@ -92,12 +97,7 @@ def _int_setting(config: pytest.Config, name: str, minimum: int) -> int:
 
 
 #: the bundled suites' markers, registered here so scenarios work from any project
-MARKERS = {
-    "restart": "scenarios of the restart suite",
-    "scale_out": "scenarios of the scale-out suite",
-    "dependency": "scenarios of the dependency suite",
-    "load": "scenarios of the load suite (locust across replicas, rate limits under load)",
-}
+MARKERS = {suite.marker: suite.description for suite in Suite}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -115,6 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
             path = config.rootpath / path
         try:
             spec = load_spec(path)
+            make_adapter(spec)  # a Python adapter that cannot load fails here, before any scenario
         except SpecError as exc:
             raise pytest.UsageError(f"target spec from {where}: {exc}") from None
     backend, where = _setting(config, "harness_backend")
@@ -157,13 +158,31 @@ class Harness:
         self.out = state.out
         self.backend = backend.name
         self.deployer = backend.deployer
-        self.slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", node.nodeid)
+        #: the backend's deployment class: what it can do is what it inherits (``harness.capabilities``)
+        self.kind = backend.kind
+        self.slug = run_folder.slug(node.nodeid)
         self._state = state
         self._node = node
 
+    @property
+    def load_folder(self) -> Path | None:
+        """Where this scenario's locust outputs go in the run folder (None without --harness-out)."""
+        return run_folder.load_folder(self.out, self.slug) if self.out is not None else None
+
     def run(self, scenario: Scenario) -> Result:
+        """Run ``scenario`` on a fresh deployment; skipped, before deploying, when its faults need a
+        capability this backend lacks (``harness.capabilities``)."""
+        from harness.capabilities import lacking
+        from harness.errors import MissingCapability
+
+        self._skip_if(lacking(self.kind, scenario.faults))
         self.begin(scenario.name, scenario.replicas or self.replicas)
-        return self.record(execute(self.spec, scenario, self.replicas, deployer=self.deployer))
+        try:
+            result = execute(self.spec, scenario, self.replicas, deployer=self.deployer)
+        except MissingCapability as exc:  # a deployer of another kind than the session's (run.drive checks)
+            self._skip_if(str(exc))
+            raise
+        return self.record(result)
 
     def begin(self, scenario: str, replicas: int) -> None:
         """Name the scenario this test runs (``run`` does it): an error before its verdict is reported under it."""
@@ -178,7 +197,8 @@ class Harness:
 
         # Redacted before anything is written: no raw history or verdict is ever on disk.
         redactor = process_redactor(spec_secrets(self.spec)).collect_history(result.history)
-        record = redactor.value({"nodeid": self._node.nodeid, "seed": self.seed, **result.to_dict(), **extra})
+        record = redactor.value({"nodeid": self._node.nodeid, "seed": self.seed, "spec": self.spec.source,
+                                 **result.to_dict(), **extra})
         if self._state.out is not None:
             # relative to the run folder, so a copied or moved folder is reported from its own files
             record["history"] = save(result, self._state.out, self.slug, redactor=redactor).name
@@ -187,28 +207,38 @@ class Harness:
         return result
 
     def require_dependency(self, name: str) -> None:
-        """Skip a scenario that faults a dependency this target does not have (or this backend cannot run)."""
+        """Skip a scenario that faults a dependency this target does not have (or this backend cannot fault)."""
+        from harness.capabilities import dependency_unfaultable
+
         if not self.spec.has_dependency(name):
             pytest.skip(f"{self.spec.name} has no {name} dependency")
-        if self.backend == "local":
-            from harness.backends.local import can_fault_dependency
+        self._skip_if(dependency_unfaultable(self.kind, self.spec, name))
 
-            if not can_fault_dependency(name):
-                pytest.skip(f"local backend: no {name} server installed here (an embedded file stands in)")
+    def require(self, capability: "type[Capability]", what: str = "this scenario") -> None:
+        """Skip unless this session's backend has ``capability`` (``harness.capabilities``)."""
+        from harness.capabilities import missing
+
+        self._skip_if(missing(self.kind, capability, what))
 
     def require_network_cut(self) -> None:
-        """Network cuts need container networks: skipped on the local backend."""
-        if self.backend == "local":
-            pytest.skip("local backend: a network cut needs the docker backend")
+        """Skip unless this backend can cut the network (``NetworkCuttable``; ``run`` checks it as well)."""
+        from harness.capabilities import NetworkCuttable
+
+        self.require(NetworkCuttable, "a network cut")
+
+    def _skip_if(self, reason: str | None) -> None:
+        if reason is not None:
+            pytest.skip(f"{self.backend} backend: {reason}")
 
     def assert_pass(self, result: Result) -> None:
         if result.verdict.nothing_to_check:
             # Not a pass, and no fault of the target either: skipped, and reported as unknown with the reason.
             pytest.skip(f"{result.scenario} on {result.target}: {result.verdict.notes[0]}")
         if not result.verdict.ok:
+            from harness.report.junit import replay_command
             from harness.report.redact import Redactor, spec_secrets
 
-            replay = f"replay: pytest '{self._node.nodeid}' --target {self.spec.source} --seed {self.seed}"
+            replay = replay_command(self._node.nodeid, self.spec.source, self.seed)
             # The terminal is a report too: the same secrets are redacted as in the run folder.
             redactor = Redactor(spec_secrets(self.spec)).collect_history(result.history)
             text = f"{result.scenario} on {result.target}: {result.verdict.explain()}\n{replay}"
@@ -227,9 +257,12 @@ class Harness:
 
 @dataclass(frozen=True)
 class Backend:
+    """The session's backend: ``kind``, its deployment class, says what it can do (``harness.capabilities``)."""
+
     name: str
     deployer: Deployer
     reason: str
+    kind: "type[Deployment]"
 
 
 @pytest.fixture(scope="session")
@@ -242,20 +275,17 @@ def harness_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
     from harness.backends import choose_backend
 
     state = pytestconfig.stash[state_key]
-    deployer, reason = choose_backend(state.backend)
-    name = reason.split(":", 1)[0]
-    pool = None
+    chosen = choose_backend(state.backend)
+    deployer, reason, pool = chosen.deploy, chosen.reason, None
     if state.reuse_dependencies:
-        from harness.backends.pool import DependencyPool
-
-        pool = DependencyPool(name)
+        pool = chosen.pool()
         deployer = pool.deployer
         reason += "; postgres and redis reused between scenarios, wiped in between"
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"harness backend: {reason}")
     try:
-        yield Backend(name, deployer, reason)
+        yield Backend(chosen.name, deployer, reason, chosen.kind)
     finally:
         if pool is not None:
             pool.close()
@@ -265,9 +295,9 @@ def harness_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
 def harness_images(pytestconfig: pytest.Config, harness_backend: Backend) -> None:
     """Build the offline images this target needs (a no-op when they are up to date)."""
     state = pytestconfig.stash[state_key]
-    if state.spec is None or harness_backend.name != "docker":
+    if state.spec is None or harness_backend.name != BackendName.DOCKER:
         return
-    from harness.backends.docker import docker_client
+    from harness.backends import docker_client
     from harness.images import recipes_for, build_images
 
     ours = {r.name for r in recipes_for([state.spec])}
@@ -308,9 +338,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()
     exc = call.excinfo.value if call.excinfo is not None else None
-    if (report.outcome != "failed" or not isinstance(exc, Exception) or isinstance(exc, NOT_ERRORS)
-            or item.stash.get(verdict_key, False) or "harness" not in getattr(item, "fixturenames", ())):
-        return  # only scenarios (tests that use the harness fixture) have verdicts, hence error records
+    if report.outcome != "failed" or not isinstance(exc, Exception) or isinstance(exc, NOT_ERRORS):
+        return
+    if item.stash.get(verdict_key, False) or "harness" not in getattr(item, "fixturenames", ()):
+        # only scenarios (tests that use the harness fixture) have verdicts, hence error records
+        _give_harness_error(item, report, exc, call.when)
+        return
     from harness.report.errors import console_text, error_record
     from harness.report.redact import scrub, spec_secrets
 
@@ -321,13 +354,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     record = error_record(exc, nodeid=item.nodeid, scenario=known.get("scenario", item.name),
                           target=spec.name if spec is not None else "?",
                           replicas=known.get("replicas", state.replicas if state is not None else None),
-                          seed=state.seed if state is not None else 0, secrets=secrets, phase=call.when)
+                          seed=state.seed if state is not None else 0, secrets=secrets, phase=call.when,
+                          spec=spec.source if spec is not None else None)
     item.stash[verdict_key] = True  # one record per test, even when its teardown errs too
     if state is not None:
         state.results.append(record)
-    report.user_properties.append(("harness_error", record["error"]["cause"]))
+    report.user_properties.append((run_folder.ERROR_PROPERTY, record["error"]["cause"]))
     report.longrepr = (scrub(str(report.longrepr), secrets) if _debug(item.config)
                        else console_text(record["error"]))
+
+
+def _give_harness_error(item: pytest.Item, report: pytest.TestReport, exc: Exception, phase: str) -> None:
+    """A harness error that makes no record (a test without the harness fixture, an error after the
+    verdict) still reaches ``harness run`` as a field of the report, whatever module raised it
+    (``LoadError`` too): the run ends in error, not in a violation."""
+    from harness.errors import HarnessError
+
+    if not isinstance(exc, HarnessError):
+        return
+    from harness.report.errors import error_entry
+    from harness.report.redact import spec_secrets
+
+    state = item.config.stash.get(state_key, None)
+    entry = error_entry(exc, spec_secrets(state.spec if state is not None else None), phase)
+    report.user_properties.append((run_folder.ERROR_PROPERTY, entry["cause"]))
 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
@@ -373,7 +423,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             from harness.report.interrupted import add_mark
 
             target = state.spec.name if state.spec is not None else "?"
-            if add_mark(state.out / "verdicts.json", interrupt.received() or "SIGINT", target=target):
+            if add_mark(state.out / run_folder.VERDICTS, interrupt.received() or "SIGINT", target=target):
                 _render(state)
 
 
@@ -386,17 +436,11 @@ def _render(state: SessionState) -> None:
 
 def _write_results(session: pytest.Session, state: SessionState) -> None:
     assert state.out is not None
-    state.out.mkdir(parents=True, exist_ok=True)
     worker = getattr(session.config, "workerinput", None)
     if worker is not None:
-        part = state.out / f"verdicts.{worker['workerid']}.json"
-        part.write_text(json.dumps(state.results, indent=2, default=str))
+        run_folder.write_part(state.out, worker["workerid"], state.results)
         return
-    results = list(state.results)
-    for part in sorted(state.out.glob("verdicts.gw*.json")):
-        results += json.loads(part.read_text())
-        part.unlink()
-    results.sort(key=lambda r: str(r.get("nodeid", "")))
+    results = run_folder.in_test_order([*state.results, *run_folder.take_parts(state.out)])
     from harness import interrupt
 
     if interrupt.received():
@@ -404,5 +448,5 @@ def _write_results(session: pytest.Session, state: SessionState) -> None:
 
         results.append(interrupted_record(interrupt.received() or "SIGINT", len(results), session.testscollected,
                                           target=state.spec.name if state.spec is not None else "?"))
-    (state.out / "verdicts.json").write_text(json.dumps(results, indent=2, default=str))
+    run_folder.write_verdicts(state.out, results)
     _render(state)

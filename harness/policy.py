@@ -14,49 +14,36 @@ violation stands, since the harness cannot tell which one caused it.
 Over-denial (a rate limit denying where its model must allow) is never exempt: a
 fault that resets a limiter makes it allow more, never deny more.
 
-Entries name a fault as users think of it (``crash``, ``dependency-restart``, ...),
-optionally narrowed to a target: ``dependency-restart:redis``.
+Entries name a fault by its one name (``harness.vocabulary.FaultName``: the name in test
+ids, recorded events and reports, e.g. ``crash``, ``graceful-restart``,
+``dependency-restart``), optionally narrowed to a target: ``dependency-restart:redis``.
+A fault's heal (the start after a crash, the end of an outage) belongs to its fault.
+
+This module only states and validates a policy; applying it to a verdict is the
+checkers' job (``harness.checkers.base.apply_policy``), so the spec can validate its
+``policy`` section without depending on the checkers.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Iterable, Mapping
 
-from harness.checkers.base import Validity, Verdict, Violation, faults_between
-from harness.history import FaultEvent, History
-
-#: fault event recorded in a history -> the fault a policy names (a heal belongs to its fault)
-FAULT_OF_EVENT: Mapping[str, str] = {
-    "crash": "crash",
-    "start": "crash",
-    "restart": "restart",
-    "redeploy": "redeploy",
-    "scale": "scale",
-    "pause": "pause",
-    "resume": "pause",
-    "restart-dependency": "dependency-restart",
-    "stop-dependency": "dependency-outage",
-    "start-dependency": "dependency-outage",
-    "network-cut": "network-cut",
-    "network-heal": "network-cut",
-}
+from harness.vocabulary import FaultName, StateKind
 
 #: every fault name a policy may use
-FAULTS = frozenset(FAULT_OF_EVENT.values())
-
-STATE_KINDS = ("sessions", "files", "quotes", "rate_limit", "cooldowns", "records", "counters")
+FAULTS = frozenset(f.value for f in FaultName)
 
 #: What users expect by default: everything survives every fault, except that rate-limit
 #: counts may reset when their Redis restarts or is down (a common, deliberate choice).
 DEFAULT_EXEMPT: Mapping[str, frozenset[str]] = {
-    "rate_limit": frozenset({"dependency-restart:redis", "dependency-outage:redis"}),
+    StateKind.RATE_LIMIT: frozenset({f"{FaultName.DEPENDENCY_RESTART}:redis", f"{FaultName.DEPENDENCY_OUTAGE}:redis"}),
 }
 
 
 #: Violations that say a state kind was kept too strictly, never that it was lost: a fault a policy names
 #: (a reset, a restart) makes a limiter allow more, never deny more, so no exemption excuses these.
-NEVER_EXEMPT: frozenset[tuple[str, str]] = frozenset({("rate_limit", "over-denied"), ("rate_limit", "stuck")})
+NEVER_EXEMPT: frozenset[tuple[str, str]] = frozenset({(StateKind.RATE_LIMIT, "over-denied"),
+                                                       (StateKind.RATE_LIMIT, "stuck")})
 
 
 def check_entry(entry: str) -> str:
@@ -70,47 +57,12 @@ def check_entry(entry: str) -> str:
 
 def effective(overrides: Mapping[str, Iterable[str]] | None = None) -> dict[str, frozenset[str]]:
     """The defaults with a target's overrides on top: an override replaces a kind's whole list."""
-    merged = dict(DEFAULT_EXEMPT)
+    merged = {str(kind): entries for kind, entries in DEFAULT_EXEMPT.items()}
     for kind, entries in (overrides or {}).items():
         merged[kind] = frozenset(entries)
     return merged
 
 
-def _exempt(event: FaultEvent, entries: frozenset[str]) -> bool:
-    fault = FAULT_OF_EVENT.get(event.fault, event.fault)
-    return fault in entries or f"{fault}:{event.target}" in entries
-
-
-def exempting_faults(violation: Violation, history: History, exempt: Mapping[str, frozenset[str]]) -> list[FaultEvent]:
-    """The faults that exempt a violation, or [] when it stands."""
-    if (violation.checker, violation.kind) in NEVER_EXEMPT:
-        return []
-    by_id = {op.id: op for op in history.operations()}
-    ops = [by_id[i] for i in violation.op_ids if i in by_id]
-    if not ops:
-        return []
-    kinds = {op.kind for op in ops}
-    between = faults_between(history, min(op.start for op in ops), max(op.end for op in ops))
-    if between and all(_exempt(f, exempt.get(kind, frozenset())) for f in between for kind in kinds):
-        return between
-    return []
-
-
-def apply_policy(verdict: Verdict, history: History, exempt: Mapping[str, frozenset[str]]) -> Verdict:
-    """Move the violations the policy exempts into notes; a verdict left without violations passes."""
-    standing: list[Violation] = []
-    notes = list(verdict.notes)
-    for v in verdict.violations:
-        faults = exempting_faults(v, history, exempt)
-        if not faults:
-            standing.append(v)
-            continue
-        names = ", ".join(sorted({f"{FAULT_OF_EVENT.get(f.fault, f.fault)} of {f.target}" for f in faults}))
-        notes.append(f"exempt by policy (need not survive {names}): [{v.checker}/{v.kind}] {v.message}")
-    if len(standing) == len(verdict.violations):
-        return verdict
-    validity = verdict.validity
-    if validity is Validity.FAIL and not standing:
-        validity = Validity.PASS
-    stats = {**verdict.stats, "exempt_by_policy": len(verdict.violations) - len(standing)}
-    return replace(verdict, validity=validity, violations=tuple(standing), notes=tuple(notes), stats=stats)
+def exempts(entries: frozenset[str], fault: str, target: str) -> bool:
+    """Whether a policy's entries for one state kind exempt a fault done to a target."""
+    return fault in entries or f"{fault}:{target}" in entries

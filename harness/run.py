@@ -6,23 +6,25 @@ verdict comes from the checkers afterwards, so a stored history can be judged ag
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from harness import capabilities, run_folder
 from harness.backends import Deployer, docker_deployer
 from harness.checkers.base import Checker, Verdict, judge
+from harness.adapter import Adapter
 from harness.client import Client
 from harness.deployment import Deployment
 from harness.faults.base import Fault
 from harness.history import History
 from harness.spec import TargetSpec
+from harness.spec_adapter import make_adapter
 from harness.workloads.base import Workload
 
 if TYPE_CHECKING:
-    from harness.report.redact import Redactor
+    from harness.redaction import Redactor
 
 
 
@@ -84,15 +86,20 @@ class _WritesDuring(threading.Thread):
             raise self.error
 
 
-def drive(deployment: Deployment, scenario: Scenario) -> Verdict:
+def drive(deployment: Deployment, scenario: Scenario, adapter: Adapter | None = None) -> Verdict:
     """Run a scenario on a deployment that is already up, then judge its history.
 
     Each fault is applied and healed while a second thread keeps writing; the final
     read starts only after the last heal, on every replica. The target's policy
-    turns violations that only exempt faults explain into notes.
+    turns violations that only exempt faults explain into notes. ``adapter``: the
+    target's (default: made from its spec).
+
+    A fault needing a capability the deployment lacks (``harness.capabilities``) raises
+    ``MissingCapability`` before anything is written: the plugin skips such a scenario.
     """
+    capabilities.require(type(deployment), scenario.faults)
     spec = deployment.spec
-    with Client(deployment, deployment.history, adapter=spec.make_adapter()) as client:
+    with Client(deployment, deployment.history, adapter=adapter or make_adapter(spec)) as client:
         scenario.workload.write(client, list(deployment.replicas))
         for fault in scenario.faults:
             writer = _WritesDuring(client, scenario.workload, deployment, fault.name)
@@ -110,24 +117,20 @@ def execute(spec: TargetSpec, scenario: Scenario, replicas: int, deployer: Deplo
     """Deploy, drive, tear down (always), and return the verdict with its history."""
     history = History()
     count = scenario.replicas or replicas
+    adapter = make_adapter(spec)  # a Python adapter that cannot load fails before anything starts
     with deployer(spec, count, history) as deployment:
-        verdict = drive(deployment, scenario)
+        verdict = drive(deployment, scenario, adapter)
     return Result(scenario.name, spec.name, verdict, history, count)
 
 
 def save(result: Result, out: Path, slug: str, redactor: "Redactor | None" = None) -> Path:
-    """Write the history (JSON lines) and verdict (JSON) of one scenario under ``out``, redacted.
+    """Write the history and record of one scenario into the run folder ``out``, redacted (``harness.run_folder``).
 
     Redacted as they are written (by ``redactor``, else one that knows the secrets of this
     process and of this history), never afterwards: a run folder never holds a raw history.
     """
-    from harness.report.redact import process_redactor
+    from harness.redaction import process_redactor
 
     if redactor is None:
         redactor = process_redactor().collect_history(result.history)
-    out.mkdir(parents=True, exist_ok=True)
-    history_path = out / f"{slug}.history.jsonl"
-    result.history.to_jsonl(history_path, redactor=redactor)
-    verdict = redactor.value(result.to_dict())
-    (out / f"{slug}.verdict.json").write_text(json.dumps(verdict, indent=2, default=str))
-    return history_path
+    return run_folder.save_scenario(out, slug, result.history, result.to_dict(), redactor)

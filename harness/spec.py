@@ -16,7 +16,7 @@ the file that names them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -24,11 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from harness.errors import SpecError
 from harness.operations import Operations
 from harness.policy import check_entry, effective
-
-if TYPE_CHECKING:
-    from harness.adapter import Adapter
-
-StateKind = Literal["sessions", "files", "quotes", "rate_limit", "cooldowns", "records", "counters"]
+from harness.vocabulary import StateKind
 
 
 class _Strict(BaseModel):
@@ -261,17 +257,6 @@ class TargetSpec(_Strict):
         """The effective policy: defaults with this target's overrides."""
         return effective({kind: p.exempt for kind, p in self.policy.items()})
 
-    def make_adapter(self) -> "Adapter":
-        """The adapter that performs this target's operations."""
-        from harness.adapter import load_adapter
-        from harness.spec_adapter import SpecAdapter
-
-        if self.adapter is not None:
-            base = Path(self.source).parent if self.source else Path.cwd()
-            return load_adapter(self.adapter, base, self.operations, self.source)
-        assert self.operations is not None
-        return SpecAdapter(self.operations, self.source)
-
     def with_env(self, **env: str) -> "TargetSpec":
         """A copy with extra app environment, e.g. a bad setting for a negative test."""
         app = self.app.model_copy(update={"env": {**self.app.env, **env}})
@@ -410,10 +395,23 @@ def load_spec(path: str | Path) -> TargetSpec:
     spec = spec.model_copy(update={"source": str(path)})
     _check_paths(spec, path)
     _check_placeholders(spec, path)
-    from harness.report.redact import remember, spec_secrets
+    from harness.redaction import remember
 
     remember(*spec_secrets(spec))  # any error or log line of this process is scrubbed of them
     return spec
+
+
+def spec_secrets(spec: TargetSpec | None) -> list[str]:
+    """Secrets a target spec gives away: the postgres password, and the secrets in the environment of
+    the app and of its other services (``harness.redaction.env_secrets``): to be masked in every report."""
+    from harness.redaction import env_secrets
+
+    if spec is None:
+        return []
+    found = [spec.dependencies.postgres.password] if spec.dependencies.postgres is not None else []
+    for env in [spec.app.env, *(service.environment for service in spec.dependencies.services.values())]:
+        found += env_secrets(env)
+    return list(dict.fromkeys(found))
 
 
 def _got(value: Any) -> str:
@@ -501,4 +499,22 @@ def _check_paths(spec: TargetSpec, path: Path) -> None:
                 raise SpecError(f"{path}: field '{owner}.volumes.{i}.source': {volume.source} is a file; a volume "
                                 "starts as a copy of a folder (mount a file with read_only: true)")
     if spec.adapter is not None:
-        spec.make_adapter()  # loads it: a wrong file or class name fails here
+        # the reference's form and file, here; importing it is the adapter's layer (harness.spec_adapter.make_adapter)
+        adapter_reference(spec.adapter, path.parent, f"{path}: field 'adapter'")
+
+
+def adapter_reference(ref: str, base: Path, where: str) -> tuple[str, str, Path | None]:
+    """The parts of an ``adapter`` reference: (file or module, class name, the file when it names one).
+
+    Checks what can be checked without importing it: the ``file.py:Class`` or ``module:Class``
+    form, and that a named file exists (relative to ``base``).
+    """
+    target, _, cls_name = ref.rpartition(":")
+    if not target or not cls_name:
+        raise SpecError(f"{where}: expected 'file.py:ClassName' or 'module:ClassName', got {ref!r}")
+    if not target.endswith(".py"):
+        return target, cls_name, None
+    file = (base / target).resolve()
+    if not file.is_file():
+        raise SpecError(f"{where}: file {file} does not exist")
+    return target, cls_name, file

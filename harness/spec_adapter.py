@@ -5,22 +5,36 @@ limited, rejected, anything else) and extracts the declared values. A required
 value the response does not hold (a login answered 200 without the token the spec
 points at) is a mistake in the spec, not an outcome of the app: it stops the run
 with an error naming the spec file, the field and what was expected.
+
+``make_adapter`` gives a target spec its adapter: this one, or the Python class the spec
+names (``load_adapter``). It lives here, above both the spec and the adapter base class,
+so that neither of them imports the other's layer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.util
 import re
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel
 
 from harness.adapter import Adapter, ReplicaHttp, Reply, response_cookies, unexpected
-from harness.errors import ExtractionError
+from harness.errors import ExtractionError, SpecError
 from harness.history import Outcome
+from harness.operation_table import ACCEPTED, LIMITED, REJECTED, SETTINGS, TABLE
 from harness.operations import PLACEHOLDER, Extraction, HttpOperation, Operations
+from harness.spec import adapter_reference
+from harness.vocabulary import StateKind
+
+if TYPE_CHECKING:
+    from harness.spec import TargetSpec
 
 _MISSING = object()
 
@@ -118,7 +132,8 @@ def _sha256(response: httpx.Response) -> str:
     return hashlib.sha256(response.content).hexdigest()
 
 
-#: (kind, operation) -> how an accepted / rejected (with reason) / limited answer reads.
+#: (kind, operation) -> how an accepted / rejected (with reason) / limited answer reads: one reader per
+#: category of ``harness.operation_table``'s replies, building exactly that reply's keys (a unit test checks).
 #: ``x`` holds the extracted values, ``v`` the operation's variables, ``r`` the response.
 Reader = Callable[[dict[str, Any], Mapping[str, Any], httpx.Response, str], Any]
 READERS: dict[tuple[str, str], dict[str, Reader]] = {
@@ -155,6 +170,9 @@ READERS: dict[tuple[str, str], dict[str, Reader]] = {
 }
 
 
+_KINDS = frozenset(StateKind)
+
+
 class SpecAdapter(Adapter):
     """Performs the operations a YAML spec describes."""
 
@@ -163,7 +181,7 @@ class SpecAdapter(Adapter):
         self.source = source or "<spec>"
 
     def _kind(self, kind: str) -> Any:
-        return getattr(self.operations, kind, None)
+        return getattr(self.operations, kind, None) if kind in _KINDS else None
 
     def _op(self, kind: str, operation: str) -> HttpOperation | None:
         ops = self._kind(kind)
@@ -176,15 +194,18 @@ class SpecAdapter(Adapter):
     def supports(self, kind: str, operation: str) -> bool:
         return self._in_python(kind, operation) or isinstance(self._op(kind, operation), HttpOperation)
 
-    def settings(self, kind: str) -> dict[str, float]:
+    def settings(self, kind: str) -> dict[str, Any]:
+        """The kind's settings from its spec section (an algorithm in its long form, defaults filled in);
+        a kind the spec leaves to Python takes them from the class attributes, as any adapter."""
         ops = self._kind(kind)
-        if kind == "rate_limit" and ops is not None:
-            return {"limit": ops.limit, "window": ops.window, "algorithm": ops.algorithm_settings()}  # type: ignore[dict-item]
-        if kind == "cooldowns" and ops is not None:
-            return {"period": ops.period}
-        if kind == "sessions" and ops is not None and ops.model is not None:
-            return {"model": ops.model}  # type: ignore[dict-item]
-        return super().settings(kind) if kind in self.kinds() else {}
+        if ops is None:
+            return super().settings(kind) if kind in self.kinds() else {}
+        found: dict[str, Any] = {}
+        for setting in SETTINGS[StateKind(kind)]:
+            value = getattr(ops, setting.name)
+            if value is not None:
+                found[setting.name] = value.model_dump() if isinstance(value, BaseModel) else value
+        return found
 
     def describe(self) -> str:
         return f"operations in {self.source}"
@@ -199,17 +220,17 @@ class SpecAdapter(Adapter):
         response = http.request(request.pop("method"), request.pop("path"), **request)
         status = response.status_code
         if status in op.accepted:
-            category, reason = "accepted", ""
+            category, reason = ACCEPTED, ""
         elif status in op.limited:
-            category, reason = "limited", ""
+            category, reason = LIMITED, ""
         elif status in op.rejected:
-            category, reason = "rejected", op.rejected[status]
+            category, reason = REJECTED, op.rejected[status]
         else:
             return unexpected(response)
         reader = READERS[(kind, operation)].get(category)
         if reader is None:
             return unexpected(response)
-        values = self._extract(kind, operation, op, response, http, required=category == "accepted")
+        values = self._extract(kind, operation, op, response, http, required=category == ACCEPTED)
         if (kind, operation) == ("records", "list") and "records" in values:
             records = self.operations.records
             values["records"] = _records(values["records"], records.list_id, records.list_data)
@@ -218,7 +239,7 @@ class SpecAdapter(Adapter):
     def _extract(self, kind: str, operation: str, op: HttpOperation, response: httpx.Response, http: ReplicaHttp,
                  required: bool) -> dict[str, Any]:
         """Every declared extraction; a required one that finds nothing is a spec error."""
-        needed = type(self._kind(kind)).REQUIRED_EXTRACT.get(operation, ())
+        needed = TABLE[(StateKind(kind), operation)].extract
         values: dict[str, Any] = {}
         for key, how in op.extract.items():
             value = extract(response, how)
@@ -232,3 +253,47 @@ class SpecAdapter(Adapter):
                     f"{dict(response.headers)}; body: {response.text[:300]!r}"
                 )
         return values
+
+
+def load_adapter(ref: str, base: Path, operations: Operations | None = None, source: str | None = None) -> Adapter:
+    """Instantiate the adapter a spec names: ``file.py:Class`` (relative to ``base``) or ``module:Class``.
+
+    A subclass of ``SpecAdapter`` gets the spec's operations, so it overrides only
+    the operations YAML cannot express and inherits the rest. The adapter's required
+    settings are checked here, so a missing one stops the run before anything starts.
+    """
+    where = f"{source or 'spec'}: field 'adapter'"
+    target, cls_name, file = adapter_reference(ref, base, where)
+    try:
+        if file is not None:
+            spec = importlib.util.spec_from_file_location(f"harness_adapter_{file.stem}", file)
+            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        else:
+            module = importlib.import_module(target)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the spec's adapter's fault
+        raise SpecError(f"{where}: could not import {target}: {type(exc).__name__}: {exc}") from exc
+    cls = getattr(module, cls_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+        raise SpecError(f"{where}: {target} has no Adapter subclass named {cls_name!r}")
+    if issubclass(cls, SpecAdapter):
+        if operations is None:
+            raise SpecError(f"{where}: {cls_name} extends SpecAdapter, so the spec needs an 'operations' section")
+        adapter: Adapter = cls(operations, source)
+    else:
+        adapter = cls()
+    try:
+        adapter.check_settings()
+    except SpecError as exc:
+        raise SpecError(f"{where}: {exc}") from None
+    return adapter
+
+
+def make_adapter(spec: "TargetSpec") -> Adapter:
+    """The adapter that performs a target's operations: the Python class its spec names, or its ``operations``."""
+    if spec.adapter is not None:
+        base = Path(spec.source).parent if spec.source else Path.cwd()
+        return load_adapter(spec.adapter, base, spec.operations, spec.source)
+    if spec.operations is None:  # the spec's own validation refuses this; a hand-built spec may not have it
+        raise SpecError(f"{spec.source or 'spec'}: a target needs 'operations' or an 'adapter'")
+    return SpecAdapter(spec.operations, spec.source)

@@ -16,9 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.faults import Crash, GracefulRestart
-from harness.load.faults import DuringLoad
-from harness.load.runner import LoadConfig
-from harness.load.scenario import LoadScenario, execute_load
+from harness.load import DuringLoad, LoadConfig, LoadScenario, execute_load
 
 pytestmark = pytest.mark.load
 
@@ -36,7 +34,7 @@ def _load(harness, config: pytest.Config, tmp_path: Path, name: str, faults: tup
     """Run one load scenario on a fresh deployment, save it like any scenario, assert its verdict."""
     if harness.spec.operations is None or harness.spec.operations.rate_limit is None:
         pytest.skip(f"{harness.spec.name} has no rate_limit operations")
-    folder = (harness.out / f"{harness.slug}.load") if harness.out is not None else tmp_path / "load"
+    folder = harness.load_folder or tmp_path / "load"
     slug = name.split()[0]
     scenario = LoadScenario(name, LoadConfig.from_env(users=harness.load_users, duration=harness.load_duration),
                             faults=faults, keys=tuple(f"{slug}-{harness.seed}-{i}" for i in range(4)))
@@ -57,10 +55,12 @@ def test_limit_holds_under_load(harness, pytestconfig, tmp_path) -> None:
 def test_limit_holds_through_crash_under_load(harness, pytestconfig, tmp_path) -> None:
     """Replica 0 is SIGKILLed a third into the load and started again a second later."""
     at = harness.load_duration / 3
-    _load(harness, pytestconfig, tmp_path, "crash under load", (DuringLoad(Crash(0), at=at, down=1.0),))
+    step = DuringLoad(Crash(0), at=at, down=1.0)
+    _load(harness, pytestconfig, tmp_path, f"{step.name} under load", (step,))
 
 
-def test_limit_holds_through_restart_under_load(harness, pytestconfig, tmp_path) -> None:
+def test_limit_holds_through_graceful_restart_under_load(harness, pytestconfig, tmp_path) -> None:
     """Replica 0 is restarted gracefully (SIGTERM, start) a third into the load."""
     at = harness.load_duration / 3
-    _load(harness, pytestconfig, tmp_path, "restart under load", (DuringLoad(GracefulRestart(0), at=at, down=0.0),))
+    step = DuringLoad(GracefulRestart(0), at=at, down=0.0)
+    _load(harness, pytestconfig, tmp_path, f"{step.name} under load", (step,))

@@ -7,7 +7,7 @@ import pytest
 
 from harness.checkers import STATE_CHECKERS
 from harness.faults import Crash, GracefulRestart, Pause, Redeploy, RollingRestart
-from harness.run import Scenario
+from harness import Scenario
 from harness.workloads import every_kind
 
 pytestmark = pytest.mark.restart

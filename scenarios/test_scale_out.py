@@ -7,7 +7,7 @@ import pytest
 
 from harness.checkers import STATE_CHECKERS, check_sessions
 from harness.faults import ScaleTo
-from harness.run import Scenario
+from harness import Scenario
 from harness.workloads import Mixed, SessionWorkload, every_kind
 
 pytestmark = pytest.mark.scale_out

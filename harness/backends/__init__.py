@@ -1,17 +1,26 @@
-"""Backends: where a deployment runs. ``choose_backend`` picks one and says why.
+"""Backends: where a deployment runs. The public face of ``harness.backends``.
 
-- ``docker`` (``backends/docker.py``): containers on a Docker engine; every fault, network cuts included.
+- ``docker`` (``backends/docker.py``): containers on a Docker engine; every capability, network cuts included.
 - ``local`` (``backends/local.py``): child processes on this machine, for machines without Docker;
   PostgreSQL and Redis run from their installed programs, or an embedded SQLite file stands in.
+  It lacks the network cut (processes share the host's network).
 - ``auto``: docker when an engine answers, local otherwise.
+
+``choose_backend`` picks one and says why, as a ``Backend``: its name, its deployment class
+(what a backend can do is the capabilities that class inherits, ``harness.capabilities``)
+and a deployer. The CLI, the plugin and user code use these names only, never a backend's
+module: no Docker code is imported until a docker deployment, client or sweep is asked for.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
 
+from harness.backends.pool import DependencyPool
 from harness.errors import BackendError, EngineUnavailable
+from harness.vocabulary import BackendName
 
 if TYPE_CHECKING:
     from harness.deployment import Deployment
@@ -20,19 +29,81 @@ if TYPE_CHECKING:
 
 Deployer = Callable[["TargetSpec", int, "History"], "Deployment"]
 
-BACKEND_NAMES = ("auto", "docker", "local")
+
+def docker_kind() -> type["Deployment"]:
+    """The docker backend's deployment class (imports the Docker SDK)."""
+    from harness.backends.docker import DockerDeployment
+
+    return DockerDeployment
+
+
+def local_kind() -> type["Deployment"]:
+    """The local backend's deployment class."""
+    from harness.backends.local import LocalDeployment
+
+    return LocalDeployment
 
 
 def docker_deployer(spec: "TargetSpec", replicas: int, history: "History") -> "Deployment":
-    from harness.backends.docker import DockerDeployment
-
-    return DockerDeployment(spec, replicas=replicas, history=history).up()
+    return docker_kind()(spec, replicas=replicas, history=history).up()  # type: ignore[call-arg, attr-defined]
 
 
 def local_deployer(spec: "TargetSpec", replicas: int, history: "History") -> "Deployment":
-    from harness.backends.local import LocalDeployment
+    return local_kind()(spec, replicas=replicas, history=history).up()  # type: ignore[call-arg, attr-defined]
 
-    return LocalDeployment(spec, replicas=replicas, history=history).up()
+
+def docker_client() -> Any:
+    """A docker SDK client that answers, or ``EngineUnavailable`` saying how to get one."""
+    from harness.backends.docker import docker_client as client
+
+    return client()
+
+
+def docker_addresses(spec: "TargetSpec") -> dict[str, dict[str, str]]:
+    """What the docker backend fills each ``{name.field}`` placeholder with: the dependencies'
+    network names and ports, under every alias (known before anything runs, unlike local ports)."""
+    from harness.backends.docker import dependency_addresses
+
+    return dependency_addresses(spec)
+
+
+def servers_found() -> str:
+    """One line: which dependency servers the local backend can run on this machine."""
+    from harness.backends.local_servers import servers_found as found
+
+    return found()
+
+
+def sweep_local() -> list[str]:
+    """Kill the processes and remove the roots of local deployments whose harness process died."""
+    from harness.backends.local_sweep import sweep
+
+    return sweep()
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A chosen backend: its name, its deployment class, and one line saying why it was chosen.
+
+    ``kind`` is what scenarios ask about: ``issubclass(backend.kind, NetworkCuttable)``.
+    ``options`` are passed to every deployment (e.g. one docker client shared by a pool's).
+    """
+
+    name: BackendName
+    kind: type["Deployment"]
+    reason: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def deploy(self, spec: "TargetSpec", replicas: int, history: "History") -> "Deployment":
+        """A ``Deployer``: a fresh deployment of this backend, up and ready."""
+        return self.kind(spec, replicas=replicas, history=history, **self.options).up()  # type: ignore[call-arg, attr-defined]
+
+    def pool(self) -> DependencyPool:
+        """A pool that keeps postgres and redis running between this backend's deployments."""
+        options = dict(self.options)
+        if self.name is BackendName.DOCKER and "client" not in options:
+            options["client"] = docker_client()  # one client for the pool's hosts and deployments
+        return DependencyPool(self.kind, **options)  # type: ignore[arg-type]
 
 
 def _first_line(exc: BaseException, limit: int = 160) -> str:
@@ -40,33 +111,32 @@ def _first_line(exc: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def choose_backend(name: str = "auto") -> tuple[Deployer, str]:
-    """The deployer for ``auto``, ``docker`` or ``local``, and one line saying which and why.
+def choose_backend(name: str = BackendName.AUTO) -> Backend:
+    """The backend for ``auto``, ``docker`` or ``local``, with one line saying which and why.
 
     ``auto`` pings the Docker engine (``DOCKER_HOST`` or the default socket): docker when it
     answers, local processes otherwise. The line names the engine, or the reason there is
     none and which dependency servers the local backend will run.
     """
-    from harness.backends.local import servers_found
-
-    if name == "docker":
-        return docker_deployer, "docker: asked for (--backend docker)"
-    if name == "local":
-        return local_deployer, f"local: asked for (--backend local); {servers_found()}"
-    if name != "auto":
-        raise BackendError(f"unknown backend {name!r}: expected one of {', '.join(BACKEND_NAMES)}")
-    from harness.backends.docker import docker_client
-
+    try:
+        chosen = BackendName(name)
+    except ValueError:
+        raise BackendError(f"unknown backend {name!r}: expected one of {', '.join(BackendName)}") from None
+    if chosen is BackendName.DOCKER:
+        return Backend(chosen, docker_kind(), "docker: asked for (--backend docker)")
+    if chosen is BackendName.LOCAL:
+        return Backend(chosen, local_kind(), f"local: asked for (--backend local); {servers_found()}")
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
         client = docker_client()
     except EngineUnavailable as exc:
-        return local_deployer, f"local: no Docker engine at {where} ({_engine_reason(exc)}); {servers_found()}"
+        return Backend(BackendName.LOCAL, local_kind(),
+                       f"local: no Docker engine at {where} ({_engine_reason(exc)}); {servers_found()}")
     try:
         client.close()
     except Exception:  # noqa: BLE001 - only releasing a connection pool
         pass
-    return docker_deployer, f"docker: engine answers at {where}"
+    return Backend(BackendName.DOCKER, docker_kind(), f"docker: engine answers at {where}")
 
 
 def _engine_reason(exc: EngineUnavailable) -> str:
@@ -76,4 +146,5 @@ def _engine_reason(exc: EngineUnavailable) -> str:
     return text[start + 1:end] if 0 <= start < end else _first_line(exc)
 
 
-__all__ = ["BACKEND_NAMES", "Deployer", "choose_backend", "docker_deployer", "local_deployer"]
+__all__ = ["Backend", "Deployer", "DependencyPool", "choose_backend", "docker_addresses", "docker_client",
+           "docker_deployer", "docker_kind", "local_deployer", "local_kind", "servers_found", "sweep_local"]

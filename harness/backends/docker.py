@@ -16,15 +16,16 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 from harness import cleanup, interrupt, reaper  # noqa: E402
+from harness.backends.app_env import render_env  # noqa: E402
 from harness.backends.pool import Leasing, recreate_database  # noqa: E402
-from harness.deployment import POLL_INTERVAL, Deployment  # noqa: E402
-from harness.errors import BackendError, DeploymentError, EngineUnavailable, ReadinessTimeout, SpecError  # noqa: E402
+from harness.capabilities import DependencyFaultable, NetworkCuttable, Pausable, Redeployable, Scalable  # noqa: E402
+from harness.deployment import POLL_INTERVAL  # noqa: E402
+from harness.errors import BackendError, DeploymentError, EngineUnavailable, ReadinessTimeout  # noqa: E402
 from harness.history import History  # noqa: E402
 from harness.spec import TargetSpec, VolumeSpec  # noqa: E402
 
@@ -105,6 +106,11 @@ def _dependencies(spec: TargetSpec) -> list[_Dependency]:
     return deps
 
 
+def dependency_addresses(spec: TargetSpec) -> dict[str, dict[str, str]]:
+    """Each dependency's address fields under every alias it answers to (``{postgres.url}`` ...)."""
+    return {alias: dict(d.address) for d in _dependencies(spec) for alias in d.aliases}
+
+
 def _exec(container: Any, argv: list[str]) -> tuple[int, str]:
     result = container.exec_run(argv)
     return result.exit_code, (result.output or b"").decode(errors="replace").strip()
@@ -122,34 +128,8 @@ def _wipe_postgres(container: Any, user: str, database: str) -> None:
     raise BackendError(f"postgres: could not recreate database {database!r}: {'; '.join(errors)}")
 
 
-def render_env(spec: TargetSpec, addresses: dict[str, dict[str, str]],
-               volumes: dict[str, str] | None = None) -> dict[str, str]:
-    """Fill ``{postgres.url}``-style placeholders; an unknown one is a spec error naming the key.
-
-    ``volumes`` maps each of ``app.volumes`` to where the app finds it (``{volume.NAME}``): its
-    mount path in a container, its folder on the local backend.
-    """
-    namespace = {name: SimpleNamespace(**fields) for name, fields in addresses.items()}
-    if volumes is None:
-        volumes = {v.name: v.path for v in spec.app.volumes}
-    if volumes:
-        addresses = {**addresses, "volume": volumes}
-        namespace["volume"] = SimpleNamespace(**volumes)
-    env = {}
-    for key, value in spec.app.env.items():
-        try:
-            env[key] = value.format_map(namespace)
-        except (KeyError, AttributeError) as exc:
-            known = ", ".join(f"{{{n}.{f}}}" for n, fs in addresses.items() for f in fs) or "none"
-            raise SpecError(
-                f"{spec.source or spec.name}: field 'app.env.{key}': placeholder {exc} is not a "
-                f"dependency address of this target (known: {known})"
-            ) from None
-    return env
-
-
-class DockerDeployment(Leasing, Deployment):
-    """A deployment on the local Docker engine; see the module docstring.
+class DockerDeployment(Leasing, Pausable, Redeployable, Scalable, DependencyFaultable, NetworkCuttable):
+    """A deployment on the local Docker engine, with every capability; see the module docstring.
 
     With a ``pool`` (``harness.backends.pool``) it leases the pool's running postgres
     and redis, and their network, instead of starting its own; it hands them back on close,

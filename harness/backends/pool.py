@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from harness.spec import Dependencies, TargetSpec
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
     from harness.history import History
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("docker", "local")
 
 
 def host_spec(spec: TargetSpec) -> TargetSpec | None:
@@ -68,14 +67,17 @@ def _key(spec: TargetSpec) -> str:
 
 
 class DependencyPool:
-    """Hosts of shared dependencies for one session on one backend; see the module docstring."""
+    """Hosts of shared dependencies for one session on one backend; see the module docstring.
 
-    def __init__(self, backend: str = "docker", client: Any = None) -> None:
-        if backend not in BACKENDS:
-            raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-        self.backend = backend
-        self._client = client
-        self._hosts: dict[str, "Deployment"] = {}
+    ``kind`` is the backend's deployment class, called as ``kind(spec, replicas=..., history=...,
+    pool=..., **options)`` (``options``: e.g. the docker client all deployments share). The pool
+    knows no backend by name: ``harness.backends.Backend.pool`` makes the pool of a backend.
+    """
+
+    def __init__(self, kind: "type[Leasing]", **options: Any) -> None:
+        self.kind = kind
+        self._options = options
+        self._hosts: dict[str, "Leasing"] = {}
         self._leased: set[str] = set()
         self._unshareable: set[str] = set()
         self._lock = threading.Lock()
@@ -84,26 +86,12 @@ class DependencyPool:
 
     def deployer(self, spec: TargetSpec, replicas: int, history: "History") -> "Deployment":
         """A ``Deployer``: a deployment of this pool's backend that leases its postgres and redis here."""
-        if self.backend == "docker":
-            from harness.backends.docker import DockerDeployment
+        return self.kind(spec, replicas=replicas, history=history, pool=self, **self._options).up()
 
-            return DockerDeployment(spec, replicas=replicas, history=history, client=self._client, pool=self).up()
-        from harness.backends.local import LocalDeployment
+    def _start_host(self, spec: TargetSpec) -> "Leasing":
+        return self.kind(spec, replicas=0, **self._options).up()
 
-        return LocalDeployment(spec, replicas=replicas, history=history, pool=self).up()
-
-    def _start_host(self, spec: TargetSpec) -> "Deployment":
-        if self.backend == "docker":
-            from harness.backends.docker import DockerDeployment, docker_client
-
-            if self._client is None:
-                self._client = docker_client()
-            return DockerDeployment(spec, replicas=0, client=self._client).up()
-        from harness.backends.local import LocalDeployment
-
-        return LocalDeployment(spec, replicas=0).up()
-
-    def lease(self, spec: TargetSpec) -> "Deployment | None":
+    def lease(self, spec: TargetSpec) -> "Leasing | None":
         """The running host for ``spec``'s postgres and redis, started if needed; None if there is
         nothing to share, the host is leased already, or it cannot be shared."""
         shared = host_spec(spec)
@@ -135,7 +123,7 @@ class DependencyPool:
             self._hosts[key] = host
         return host
 
-    def release(self, host: "Deployment", faulted: bool) -> None:
+    def release(self, host: "Leasing", faulted: bool) -> None:
         """Take the host back: wiped for the next deployment, or removed when it was faulted or
         cannot be wiped."""
         from harness import interrupt
@@ -165,15 +153,37 @@ class DependencyPool:
             host.close()
 
 
-class Leasing:
+class Leasing(ABC):
     """What a deployment does with a pool: lease on up, note faults of shared dependencies, give back
-    on close. Mixed into each backend's deployment, which sets ``_pool`` before ``up``."""
+    on close; and what a pool's host must do: name, share and wipe its dependencies. Mixed into each
+    backend's deployment, which sets ``_pool`` before ``up``."""
 
+    spec: TargetSpec
     _pool: DependencyPool | None = None
-    _host: "Deployment | None" = None
+    _host: "Leasing | None" = None
     _faulted_shared: bool = False
 
-    def _lease(self, spec: TargetSpec) -> "Deployment | None":
+    @abstractmethod
+    def dependency_names(self) -> set[str]:
+        """Names of the dependencies this deployment runs itself."""
+
+    @abstractmethod
+    def shareable_dependencies(self) -> bool:
+        """Whether these dependencies can be wiped and handed to the next deployment."""
+
+    @abstractmethod
+    def wipe_dependencies(self) -> None:
+        """Empty every dependency's state (the app's database recreated, Redis flushed)."""
+
+    @abstractmethod
+    def up(self) -> "Leasing":
+        """Start everything; ready when it returns."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Remove everything this deployment created."""
+
+    def _lease(self, spec: TargetSpec) -> "Leasing | None":
         self._host = self._pool.lease(spec) if self._pool is not None else None
         return self._host
 

@@ -1,4 +1,4 @@
-"""Verdicts, violations, and how verdicts of several checkers merge.
+"""Verdicts, violations, how a policy exempts some, and how verdicts of several checkers merge.
 
 A checker is a pure function ``history -> Verdict``. Verdicts are three-valued, as in
 Jepsen: ``pass`` (nothing wrong was observed), ``fail`` (at least one violation, with
@@ -16,11 +16,12 @@ had anything to check, the scenario's verdict is that ``unknown``, and every rep
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from harness.history import FaultEvent, History
+from harness.policy import NEVER_EXEMPT, exempts
 
 
 class Validity(StrEnum):
@@ -133,8 +134,6 @@ def judge(history: History, checkers: Iterable[Checker],
     ``exempt`` is a policy (``harness.policy.effective``): each checker's violations that
     only exempt faults explain become notes before the verdicts merge.
     """
-    from harness.policy import apply_policy  # policy builds on this module's types
-
     verdicts = []
     present = {op.kind for op in history.operations()}
     for checker in checkers:
@@ -193,4 +192,40 @@ def faults_between(history: History, start: float, end: float) -> list[FaultEven
 def describe_faults(faults: list[FaultEvent], t0: float) -> str:
     if not faults:
         return "no fault in between"
-    return ", ".join(f"{f.fault} of {f.target} at +{f.start - t0:.2f}s" for f in faults)
+    return ", ".join(f"{f.label} of {f.target} at +{f.start - t0:.2f}s" for f in faults)
+
+
+def exempting_faults(violation: Violation, history: History, exempt: Mapping[str, frozenset[str]]) -> list[FaultEvent]:
+    """The faults that exempt a violation, or [] when it stands (see ``harness.policy``: a violation
+    is exempt only when every fault between its first and last operation is exempt for its kinds)."""
+    if (violation.checker, violation.kind) in NEVER_EXEMPT:
+        return []
+    by_id = {op.id: op for op in history.operations()}
+    ops = [by_id[i] for i in violation.op_ids if i in by_id]
+    if not ops:
+        return []
+    kinds = {op.kind for op in ops}
+    between = faults_between(history, min(op.start for op in ops), max(op.end for op in ops))
+    if between and all(exempts(exempt.get(kind, frozenset()), f.fault, f.target) for f in between for kind in kinds):
+        return between
+    return []
+
+
+def apply_policy(verdict: Verdict, history: History, exempt: Mapping[str, frozenset[str]]) -> Verdict:
+    """Move the violations the policy exempts into notes; a verdict left without violations passes."""
+    standing: list[Violation] = []
+    notes = list(verdict.notes)
+    for v in verdict.violations:
+        faults = exempting_faults(v, history, exempt)
+        if not faults:
+            standing.append(v)
+            continue
+        names = ", ".join(sorted({f"{f.fault} of {f.target}" for f in faults}))
+        notes.append(f"exempt by policy (need not survive {names}): [{v.checker}/{v.kind}] {v.message}")
+    if len(standing) == len(verdict.violations):
+        return verdict
+    validity = verdict.validity
+    if validity is Validity.FAIL and not standing:
+        validity = Validity.PASS
+    stats = {**verdict.stats, "exempt_by_policy": len(verdict.violations) - len(standing)}
+    return replace(verdict, validity=validity, violations=tuple(standing), notes=tuple(notes), stats=stats)

@@ -35,7 +35,7 @@ from typing import Any
 from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.checkers.base import judges
 from harness.history import History, Operation, Outcome
-from harness.report.redact import pseudonym
+from harness.redaction import pseudonym
 
 QUOTES = "quotes"
 SESSIONS = "sessions"

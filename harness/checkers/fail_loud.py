@@ -2,10 +2,10 @@
 
 The bug this catches is the silent fallback: the database errors, the app keeps the
 write in process memory and answers 200, and the write is gone once the outage ends
-or the replica restarts. The model: an outage is a window of the history, from a
-``stop-dependency`` to the next ``start-dependency`` of the same target (or to the end
-of the history if it never came back), a ``restart-dependency`` or a ``network-cut``
-event (to its heal event when there is one, else its own extent). A write acknowledged
+or the replica restarts. The model: an outage is a window of the history
+(``harness.checkers.outages``): a ``dependency-outage`` or ``network-cut`` to its heal on
+the same target (or to the end of the history if it never came back), a
+``dependency-restart`` for as long as it lasts. A write acknowledged
 while an outage was under way (its request overlapped the window) must be readable in
 the final phase; if it is not, that is ``acknowledged-during-outage-then-lost``.
 A write that failed or timed out during the outage (a 5xx) is the correct, loud
@@ -31,24 +31,18 @@ acknowledged outside it. Writes not charged are counted in a note, never dropped
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from harness.checkers.base import Validity, Verdict, Violation, first_time, judges
 from harness.checkers.counters import check_counters
 from harness.checkers.durability import check_files, check_records
 from harness.checkers.expiry import check_quotes
+from harness.checkers.outages import Outage, outages
 from harness.checkers.sessions import check_sessions
 from harness.history import History, Operation, Outcome
 
 NAME = "fail_loud"
-
-# fault that opens an outage -> the fault that ends it (None: the event's own extent)
-OUTAGE_FAULTS: Mapping[str, str | None] = {
-    "stop-dependency": "start-dependency",
-    "network-cut": "network-heal",
-    "restart-dependency": None,
-}
 
 WRITES = {
     ("records", "create"), ("records", "update"), ("records", "delete"),
@@ -67,37 +61,10 @@ DURABILITY: tuple[tuple[Callable[[History], Verdict], str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Outage:
-    """A window during which a dependency (or the network to it) was unavailable."""
-
-    target: str
-    fault: str
-    start: float
-    end: float
-
-    def overlaps(self, op: Operation) -> bool:
-        return op.start < self.end and op.end > self.start
-
-    def describe(self, t0: float) -> str:
-        return f"{self.fault} of {self.target}, +{self.start - t0:.2f}s to +{self.end - t0:.2f}s"
-
-
-def outages(history: History, faults: Mapping[str, str | None] = OUTAGE_FAULTS) -> list[Outage]:
-    """Outage windows: each opening fault paired with the next closing fault of the same target."""
-    events = sorted(history.faults(), key=lambda f: f.start)
+def outage_windows(history: History) -> list[Outage]:
+    """The history's outages, an unhealed one ending with the history's last event."""
     last = max((e.end for e in history), default=0.0)
-    windows = []
-    for i, f in enumerate(events):
-        if f.fault not in faults:
-            continue
-        closer = faults[f.fault]
-        if closer is None:
-            windows.append(Outage(f.target, f.fault, f.start, f.end))
-            continue
-        heal = next((h for h in events[i + 1:] if h.fault == closer and h.target == f.target), None)
-        windows.append(Outage(f.target, f.fault, f.start, heal.end if heal else last))
-    return windows
+    return [replace(w, end=min(w.end, last)) for w in outages(history.faults())]
 
 
 def _during(op: Operation, windows: list[Outage]) -> Outage | None:
@@ -196,10 +163,10 @@ def _lost_increments(history: History, t0: float, windows: list[Outage],
 
 
 @judges(*sorted({kind for kind, _ in WRITES}), name=NAME)
-def check_fail_loud(history: History, faults: Mapping[str, str | None] = OUTAGE_FAULTS) -> Verdict:
+def check_fail_loud(history: History) -> Verdict:
     """Writes acknowledged during a dependency outage and missing once it healed."""
     t0 = first_time(history)
-    windows = outages(history, faults)
+    windows = outage_windows(history)
     ops = [op for op in history.operations() if (op.kind, op.name) in WRITES]
     during = [op for op in ops if _during(op, windows) is not None]
     acknowledged = [op for op in during if op.outcome is Outcome.OK]

@@ -39,27 +39,18 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from harness.checkers.rate_limit_algorithms import BUCKET, COUNTER, FIXED, SLIDING
+from harness.checkers.outages import outages as dependency_outages
 from harness.checkers.rate_limit_hits import KeyHits, Spans
 from harness.history import FaultEvent, Operation
 
 OVER_DENIED, STUCK = "over-denied", "stuck"
 #: seconds after a dependency is back during which the app may still be reconnecting to it
 OUTAGE_GRACE = 2.0
-#: fault events that begin a dependency outage -> the events that end it ("" : it ends with itself)
-_OUTAGE_ENDS = {"stop-dependency": "start-dependency", "network-cut": "network-heal", "restart-dependency": ""}
 
 
 def outages(faults: list[FaultEvent]) -> list[tuple[float, float]]:
-    """The times a dependency was unreachable: from a stop or cut to the end of its start or heal, plus the grace."""
-    spans = []
-    for i, f in enumerate(faults):
-        ends = _OUTAGE_ENDS.get(f.fault)
-        if ends is None:
-            continue
-        end = f.end if not ends else next((g.end for g in faults[i + 1:] if g.fault == ends and g.target == f.target),
-                                          math.inf)
-        spans.append((f.start, end + OUTAGE_GRACE))
-    return spans
+    """The times a dependency was unreachable (``harness.checkers.outages``), each plus the grace."""
+    return [(w.start, w.end + OUTAGE_GRACE) for w in dependency_outages(faults)]
 
 
 def during(lo: float, hi: float, spans: list[tuple[float, float]]) -> bool:

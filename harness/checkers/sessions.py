@@ -26,11 +26,12 @@ it is named for what it looks like: the signature of client-side sessions.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from harness.checkers.base import Finding, Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.checkers.base import judges
 from harness.history import History, Operation, Outcome
-from harness.report.redact import pseudonym
+from harness.redaction import pseudonym
 
 NAME = "sessions"
 CLIENT_SIDE = "client-side"
@@ -101,6 +102,183 @@ def _revocation_finding(accepted_after_logout: list[tuple[Operation, Operation, 
     )
 
 
+def _logins(ops: list[Operation]) -> dict[str, Operation]:
+    """Every acknowledged login, by the token it returned: the sessions that must exist."""
+    return {
+        op.value["token"]: op
+        for op in ops
+        if op.name == "login" and op.outcome is Outcome.OK and op.value and op.value.get("token")
+    }
+
+
+def _logouts(ops: list[Operation]) -> dict[str, list[Operation]]:
+    """Every logout that may have taken effect (ok or unknown, never fail), by token."""
+    logouts: dict[str, list[Operation]] = defaultdict(list)
+    for op in ops:
+        if op.name == "logout" and op.outcome is not Outcome.FAIL and "token" in op.args:
+            logouts[op.args["token"]].append(op)
+    return logouts
+
+
+@dataclass
+class _Tally:
+    """What the reads came to besides violations: the counts of the stats, and the client-side
+    reads accepted after an acknowledged logout (login, logout, read), findings not violations."""
+
+    judged: int = 0
+    recovered: int = 0
+    indeterminate: int = 0
+    expired: int = 0
+    accepted_after_logout: list[tuple[Operation, Operation, Operation]] = field(default_factory=list)
+
+
+def _at(t: float, t0: float) -> str:
+    return f"+{t - t0:.2f}s"
+
+
+def _written(login: Operation, t0: float) -> str:
+    """A session as messages name it: its user, its token's pseudonym, who acknowledged it and when."""
+    return (f"session of user '{login.value.get('user')}' (token {_token_label(login.value['token'])}) "
+            f"acknowledged by {login.replica} at {_at(login.end, t0)}")
+
+
+def _never_issued(read: Operation, t0: float) -> Violation:
+    """A token accepted that no acknowledged login ever returned."""
+    return Violation(
+        NAME,
+        "unexpected",
+        f"{read.replica} accepted token {_token_label(read.args['token'])} at {_at(read.start, t0)}, "
+        "which no acknowledged login ever returned",
+        replica=read.replica,
+        op_ids=(read.id,),
+        time=read.start,
+    )
+
+
+def _revoked_but_accepted(login: Operation, logout: Operation, read: Operation, model: str | None,
+                          t0: float) -> Violation:
+    """A server-side (or undeclared) session accepted after an acknowledged logout ended."""
+    itself = model is None and read.replica == logout.replica
+    return Violation(
+        NAME,
+        "revoked-but-accepted",
+        f"{_written(login, t0)} was logged out on {logout.replica} at {_at(logout.end, t0)}, "
+        f"but {read.replica}{' itself' if itself else ''} still accepted it at "
+        f"{_at(read.start, t0)}" + (f"; {CLIENT_SIDE_HINT}" if itself else ""),
+        replica=read.replica,
+        op_ids=(login.id, logout.id, read.id),
+        time=read.start,
+        evidence={"login": login.id, "logout": logout.id, "read": read.id, "status": read.status,
+                  **({"hint": f"declare {MODEL_FIELD} if sessions are client-side"} if itself else {})},
+    )
+
+
+def _lost(history: History, login: Operation, read: Operation, t0: float) -> Violation:
+    """A session rejected with no logout that may have ended it: the faults in between are named."""
+    in_between = describe_faults(faults_between(history, login.end, read.start), t0)
+    return Violation(
+        NAME,
+        "lost",
+        f"{_written(login, t0)} was rejected (HTTP {read.status}) by {read.replica} at "
+        f"{_at(read.start, t0)}; in between: {in_between}",
+        replica=read.replica,
+        op_ids=(login.id, read.id),
+        time=read.start,
+        evidence={"login": login.id, "read": read.id, "status": read.status, "user": login.value.get("user")},
+    )
+
+
+def _wrong_user(login: Operation, read: Operation, t0: float) -> Violation:
+    """A session accepted as another user than the one who logged in."""
+    return Violation(
+        NAME,
+        "unexpected",
+        f"{_written(login, t0)} was answered by {read.replica} at {_at(read.start, t0)} "
+        f"as user '{read.value.get('user')}'",
+        replica=read.replica,
+        op_ids=(login.id, read.id),
+        time=read.start,
+    )
+
+
+def _after_logout(login: Operation, logout: Operation, read: Operation, accepted: bool, t0: float,
+                  tally: _Tally) -> Violation | None:
+    """A read that started after an acknowledged logout ended must be rejected, save on client-side sessions."""
+    tally.judged += 1
+    if not accepted:
+        return None
+    model = _model(login, read, logout)
+    if model == CLIENT_SIDE:
+        tally.accepted_after_logout.append((login, logout, read))
+        return None
+    return _revoked_but_accepted(login, logout, read, model, t0)
+
+
+def _judge_read(history: History, t0: float, read: Operation, accepted: bool, logins: dict[str, Operation],
+                logouts: dict[str, list[Operation]], tally: _Tally) -> Violation | None:
+    """One definite answer about a token, judged against its login and the logouts that may have ended it."""
+    token = read.args["token"]
+    login = logins.get(token)
+    if login is None:
+        return _never_issued(read, t0) if accepted else None
+    if read.start < login.end:
+        return None  # concurrent with its own login: either answer is fine
+    expires_at = (login.value or {}).get("expires_at")
+    if expires_at is not None and read.end >= float(expires_at):
+        tally.expired += 1
+        return None
+    revoked_before = [
+        lo for lo in logouts[token]
+        if lo.outcome is Outcome.OK and lo.value and lo.value.get("revoked") and lo.end <= read.start
+        and lo.id != read.id
+    ]
+    if revoked_before:
+        return _after_logout(login, revoked_before[0], read, accepted, t0, tally)
+    if any(lo.start < read.end and lo.id != read.id for lo in logouts[token]):
+        tally.indeterminate += 1  # a logout may be taking effect: either answer is fine
+        tally.recovered += not accepted
+        return None
+    tally.judged += 1
+    if not accepted:
+        return _lost(history, login, read, t0)
+    if read.value.get("user") not in (None, login.value.get("user")):
+        return _wrong_user(login, read, t0)
+    return None
+
+
+def _stats(ops: list[Operation], logins: dict[str, Operation], violations: list[Violation],
+           tally: _Tally) -> dict[str, object]:
+    return {
+        "acknowledged": len(logins),
+        "reads_judged": tally.judged,
+        "indeterminate": tally.indeterminate,
+        "recovered": tally.recovered,
+        "expired_skipped": tally.expired,
+        "lost": sum(v.kind == "lost" for v in violations),
+        "revoked_but_accepted": sum(v.kind == "revoked-but-accepted" for v in violations),
+        "accepted_after_logout_client_side": len(tally.accepted_after_logout),
+        "model": _model(*ops) or "undeclared (judged as server-side)",
+    }
+
+
+def _verdict(ops: list[Operation], logins: dict[str, Operation], violations: list[Violation], tally: _Tally,
+             t0: float) -> Verdict:
+    """FAIL on a violation; UNKNOWN when sessions were acknowledged but no final read answered; else PASS.
+
+    The client-side revocation finding rides along with any of the three.
+    """
+    stats = _stats(ops, logins, violations, tally)
+    accepted = tally.accepted_after_logout
+    findings = (_revocation_finding(accepted, t0),) if accepted else ()
+    if violations:
+        return Verdict(NAME, Validity.FAIL, tuple(violations), stats=stats, findings=findings)
+    final_reads = [op for op, _ in _observations(ops) if op.phase == "final"]
+    if logins and not final_reads:
+        return Verdict(NAME, Validity.UNKNOWN, notes=("no final read answered: durability not judged",), stats=stats,
+                       findings=findings)
+    return Verdict(NAME, Validity.PASS, stats=stats, findings=findings)
+
+
 @judges("sessions", name=NAME)
 def check_sessions(history: History) -> Verdict:
     """Lost sessions, sessions accepted after logout, and sessions never created.
@@ -110,125 +288,7 @@ def check_sessions(history: History) -> Verdict:
     """
     ops = history.operations(NAME)
     t0 = first_time(history)
-
-    logins = {
-        op.value["token"]: op
-        for op in ops
-        if op.name == "login" and op.outcome is Outcome.OK and op.value and op.value.get("token")
-    }
-    logouts: dict[str, list[Operation]] = defaultdict(list)
-    for op in ops:
-        if op.name == "logout" and op.outcome is not Outcome.FAIL and "token" in op.args:
-            logouts[op.args["token"]].append(op)
-
-    violations: list[Violation] = []
-    accepted_after_logout: list[tuple[Operation, Operation, Operation]] = []  # client-side: (login, logout, read)
-    judged = recovered = indeterminate = expired = 0
-
-    for read, accepted in _observations(ops):
-        token = read.args["token"]
-        login = logins.get(token)
-        if login is None:
-            if accepted:
-                violations.append(
-                    Violation(
-                        NAME,
-                        "unexpected",
-                        f"{read.replica} accepted token {_token_label(token)} at +{read.start - t0:.2f}s, "
-                        "which no acknowledged login ever returned",
-                        replica=read.replica,
-                        op_ids=(read.id,),
-                        time=read.start,
-                    )
-                )
-            continue
-        if read.start < login.end:
-            continue  # concurrent with its own login: either answer is fine
-        expires_at = (login.value or {}).get("expires_at")
-        if expires_at is not None and read.end >= float(expires_at):
-            expired += 1
-            continue
-        revoked_before = [
-            lo for lo in logouts[token]
-            if lo.outcome is Outcome.OK and lo.value and lo.value.get("revoked") and lo.end <= read.start
-            and lo.id != read.id
-        ]
-        maybe_revoking = [lo for lo in logouts[token] if lo.start < read.end and lo.id != read.id]
-        user = login.value.get("user")
-        in_between = describe_faults(faults_between(history, login.end, read.start), t0)
-        written = f"session of user '{user}' (token {_token_label(token)}) acknowledged by {login.replica} at +{login.end - t0:.2f}s"
-
-        if revoked_before:
-            judged += 1
-            logout = revoked_before[0]
-            model = _model(login, read, logout)
-            if accepted and model == CLIENT_SIDE:
-                accepted_after_logout.append((login, logout, read))
-            elif accepted:
-                itself = model is None and read.replica == logout.replica
-                violations.append(
-                    Violation(
-                        NAME,
-                        "revoked-but-accepted",
-                        f"{written} was logged out on {logout.replica} at +{logout.end - t0:.2f}s, "
-                        f"but {read.replica}{' itself' if itself else ''} still accepted it at "
-                        f"+{read.start - t0:.2f}s" + (f"; {CLIENT_SIDE_HINT}" if itself else ""),
-                        replica=read.replica,
-                        op_ids=(login.id, logout.id, read.id),
-                        time=read.start,
-                        evidence={"login": login.id, "logout": logout.id, "read": read.id, "status": read.status,
-                                  **({"hint": f"declare {MODEL_FIELD} if sessions are client-side"} if itself
-                                     else {})},
-                    )
-                )
-        elif maybe_revoking:
-            indeterminate += 1
-            if not accepted:
-                recovered += 1
-        else:
-            judged += 1
-            if not accepted:
-                violations.append(
-                    Violation(
-                        NAME,
-                        "lost",
-                        f"{written} was rejected (HTTP {read.status}) by {read.replica} at "
-                        f"+{read.start - t0:.2f}s; in between: {in_between}",
-                        replica=read.replica,
-                        op_ids=(login.id, read.id),
-                        time=read.start,
-                        evidence={"login": login.id, "read": read.id, "status": read.status, "user": user},
-                    )
-                )
-            elif read.value.get("user") not in (None, user):
-                violations.append(
-                    Violation(
-                        NAME,
-                        "unexpected",
-                        f"{written} was answered by {read.replica} at +{read.start - t0:.2f}s "
-                        f"as user '{read.value.get('user')}'",
-                        replica=read.replica,
-                        op_ids=(login.id, read.id),
-                        time=read.start,
-                    )
-                )
-
-    stats = {
-        "acknowledged": len(logins),
-        "reads_judged": judged,
-        "indeterminate": indeterminate,
-        "recovered": recovered,
-        "expired_skipped": expired,
-        "lost": sum(v.kind == "lost" for v in violations),
-        "revoked_but_accepted": sum(v.kind == "revoked-but-accepted" for v in violations),
-        "accepted_after_logout_client_side": len(accepted_after_logout),
-        "model": _model(*ops) or "undeclared (judged as server-side)",
-    }
-    findings = (_revocation_finding(accepted_after_logout, t0),) if accepted_after_logout else ()
-    if violations:
-        return Verdict(NAME, Validity.FAIL, tuple(violations), stats=stats, findings=findings)
-    final_reads = [op for op, _ in _observations(ops) if op.phase == "final"]
-    if logins and not final_reads:
-        return Verdict(NAME, Validity.UNKNOWN, notes=("no final read answered: durability not judged",), stats=stats,
-                       findings=findings)
-    return Verdict(NAME, Validity.PASS, stats=stats, findings=findings)
+    logins, logouts, tally = _logins(ops), _logouts(ops), _Tally()
+    violations = [v for read, accepted in _observations(ops)
+                  if (v := _judge_read(history, t0, read, accepted, logins, logouts, tally)) is not None]
+    return _verdict(ops, logins, violations, tally, t0)

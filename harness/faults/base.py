@@ -2,17 +2,23 @@
 
 The runner always heals before the final read, so a verdict is about what survived
 the fault, never about a replica that is simply still down.
+
+A fault says which capabilities of a deployment it ``needs`` (``harness.capabilities``;
+empty for the core every backend has); a scenario needing one its backend lacks is
+skipped with that reason.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
+from harness.capabilities import Capability
 from harness.deployment import Deployment
 
 
 class Fault(Protocol):
     name: str
+    needs: ClassVar[tuple[type[Capability], ...]]
 
     def apply(self, deployment: Deployment) -> None: ...
 

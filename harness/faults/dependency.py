@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
+from harness.capabilities import Capability, DependencyFaultable
 from harness.deployment import Deployment
+from harness.vocabulary import FaultName
 
 
 @dataclass(frozen=True)
 class DependencyRestart:
     dependency: str
-    name: str = "dependency-restart"
+    name: FaultName = FaultName.DEPENDENCY_RESTART
+    needs: ClassVar[tuple[type[Capability], ...]] = (DependencyFaultable,)
 
     def apply(self, deployment: Deployment) -> None:
         deployment.restart_dependency(self.dependency)
@@ -26,7 +30,8 @@ class DependencyOutage:
 
     dependency: str
     seconds: float = 2.0
-    name: str = "dependency-outage"
+    name: FaultName = FaultName.DEPENDENCY_OUTAGE
+    needs: ClassVar[tuple[type[Capability], ...]] = (DependencyFaultable,)
 
     def apply(self, deployment: Deployment) -> None:
         deployment.stop_dependency(self.dependency)

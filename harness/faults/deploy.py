@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
+from harness.capabilities import Capability, Redeployable, Scalable
 from harness.deployment import Deployment
 from harness.faults.base import pick
+from harness.vocabulary import FaultName
 
 
 @dataclass(frozen=True)
@@ -13,7 +16,8 @@ class Redeploy:
     """Remove the replica and create it from the image again: local files are gone."""
 
     replica: int = 0
-    name: str = "redeploy"
+    name: FaultName = FaultName.REDEPLOY
+    needs: ClassVar[tuple[type[Capability], ...]] = (Redeployable,)
 
     def apply(self, deployment: Deployment) -> None:
         deployment.redeploy(pick(deployment, self.replica))
@@ -27,7 +31,8 @@ class ScaleTo:
     """Scale out or in to ``replicas``; new replicas start empty, removed ones stop gracefully."""
 
     replicas: int
-    name: str = "scale"
+    name: FaultName = FaultName.SCALE
+    needs: ClassVar[tuple[type[Capability], ...]] = (Scalable,)
 
     def apply(self, deployment: Deployment) -> None:
         deployment.scale(self.replicas)
@@ -40,11 +45,11 @@ class ScaleTo:
 class RollingRestart:
     """Gracefully restart every replica in turn, as a deploy does, while writes go on."""
 
-    name: str = "rolling-restart"
+    name: FaultName = FaultName.ROLLING_RESTART
+    needs: ClassVar[tuple[type[Capability], ...]] = ()  # the core: every backend restarts
 
     def apply(self, deployment: Deployment) -> None:
-        for replica in list(deployment.replicas):
-            deployment.restart(replica)
+        deployment.rolling_restart()
 
     def heal(self, deployment: Deployment) -> None:
         """Every replica is running again when the last restart returns."""

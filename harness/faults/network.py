@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
+from harness.capabilities import Capability, NetworkCuttable
 from harness.deployment import Deployment
+from harness.vocabulary import FaultName
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,8 @@ class NetworkCut:
 
     dependency: str
     seconds: float = 2.0
-    name: str = "network-cut"
+    name: FaultName = FaultName.NETWORK_CUT
+    needs: ClassVar[tuple[type[Capability], ...]] = (NetworkCuttable,)
 
     def apply(self, deployment: Deployment) -> None:
         deployment.cut_network(self.dependency)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
+from harness.capabilities import Capability, Pausable
 from harness.deployment import Deployment
 from harness.faults.base import pick
+from harness.vocabulary import FaultName
 
 
 @dataclass(frozen=True)
@@ -14,7 +17,8 @@ class Crash:
     """SIGKILL, then start the same container again: no shutdown hook gets to run."""
 
     replica: int = 0
-    name: str = "crash"
+    name: FaultName = FaultName.CRASH
+    needs: ClassVar[tuple[type[Capability], ...]] = ()  # the core: every backend crashes and starts
 
     def apply(self, deployment: Deployment) -> None:
         deployment.crash(pick(deployment, self.replica))
@@ -28,7 +32,8 @@ class GracefulRestart:
     """SIGTERM, wait for exit, start again; the writable layer is kept."""
 
     replica: int = 0
-    name: str = "graceful-restart"
+    name: FaultName = FaultName.GRACEFUL_RESTART
+    needs: ClassVar[tuple[type[Capability], ...]] = ()  # the core
 
     def apply(self, deployment: Deployment) -> None:
         deployment.restart(pick(deployment, self.replica))
@@ -43,7 +48,8 @@ class Pause:
 
     replica: int = 0
     seconds: float = 1.0
-    name: str = "pause"
+    name: FaultName = FaultName.PAUSE
+    needs: ClassVar[tuple[type[Capability], ...]] = (Pausable,)
 
     def apply(self, deployment: Deployment) -> None:
         deployment.pause(pick(deployment, self.replica))

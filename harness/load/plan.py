@@ -18,6 +18,10 @@ through. Held, they all start together just past the boundary, surely inside the
 window: none is left uncounted, and the start of every window becomes the burst that
 contends a shared counter hardest (as clients told to retry at the window's reset
 do). The cost is about ``hold`` plus one latency per window, 1 % of a 10 s window.
+
+``hold`` is derived from the checker's ``TOLERANCE``, imported from the checker itself so
+the two cannot drift apart: the load package sits above the checkers (its scenario
+judges with them; see the import layers in pyproject.toml), so this is no back reference.
 """
 
 from __future__ import annotations

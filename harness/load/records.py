@@ -7,14 +7,17 @@ the exact operations ``check_rate_limit`` counts: args ``{key, limit, window}`` 
 ``algorithm`` when the plan names one),
 value ``{"allowed": bool}``.
 
-Outcomes follow the client's rules (``harness.client``):
+Outcomes follow the one outcome table (``harness.outcome``), as the client's do:
 
 - a limited status (429, or the spec's denial) -> ok, allowed False;
 - an accepted status -> ok, allowed True;
-- a 5xx -> unknown (the app may have counted the hit before failing);
-- any other status -> fail (refused: a 4xx the spec does not list, or a redirect);
-- no status: a refused connection provably sent nothing -> fail; anything else
-  (reset, timeout, connection closed after sending) -> unknown.
+- any other status by its class: a 4xx the spec does not list -> fail (refused);
+  a 5xx, or a 2xx or 3xx the spec does not list -> unknown (the app may have
+  counted the hit);
+- no status: the exception's name, which is all that crosses from the locust
+  process, goes through the same table: a refused connection provably sent
+  nothing -> fail; anything else (reset, timeout, connection closed after
+  sending) -> unknown.
 
 Operations share their ``args`` and ``value`` dicts (one per key, two values), and
 the latency is ``end - start`` rather than a field of its own: a two-minute run is
@@ -25,18 +28,17 @@ from __future__ import annotations
 
 import heapq
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from harness.history import Clock, FaultEvent, History, Operation, Outcome
+from harness.outcome import error_name_outcome, status_outcome
+from harness.vocabulary import StateKind
 
-KIND, NAME = "rate_limit", "hit"
+KIND, NAME = StateKind.RATE_LIMIT, "hit"
 PHASE = "load"
 PATTERN = "records-*.tsv"
-
-#: errors (by exception name, before the colon) of a request that never reached the app
-NOT_SENT = ("ConnectionRefusedError", "no endpoint")
 
 ALLOWED = {"allowed": True}
 DENIED = {"allowed": False}
@@ -94,17 +96,21 @@ def read_records(folder: Path) -> Iterator[Record]:
     return heapq.merge(*streams, key=lambda r: r.start)
 
 
+def error_name(error: str) -> str:
+    """The exception's class name in a recorded error (``ConnectionRefusedError: [Errno 111] ...``)."""
+    return error.split(":", 1)[0].strip()
+
+
 def outcome(record: Record, accepted: Iterable[int], limited: Iterable[int]) -> tuple[Outcome, dict | None]:
-    """The client's table, applied to one record: (outcome, value)."""
+    """The outcome table (``harness.outcome``), applied to one record: (outcome, value)."""
     status = record.status
     if status is not None:
         if status in limited:
             return Outcome.OK, DENIED
         if status in accepted:
             return Outcome.OK, ALLOWED
-        return (Outcome.UNKNOWN if status >= 500 else Outcome.FAIL), None
-    name = record.error.split(":", 1)[0].strip()
-    return (Outcome.FAIL if name in NOT_SENT else Outcome.UNKNOWN), None
+        return status_outcome(status), None
+    return error_name_outcome(error_name(record.error)), None
 
 
 @dataclass
@@ -154,7 +160,7 @@ def build_history(records: Iterable[Record], accepted: Iterable[int], limited: I
             args = args_of[r.key] = {"key": r.key, "limit": limit, "window": window}
             if algorithm is not None:
                 args["algorithm"] = algorithm
-        label = str(r.status) if r.status is not None else (r.error.split(":", 1)[0] or "error")
+        label = str(r.status) if r.status is not None else (error_name(r.error) or "error")
         statuses[label] = statuses.get(label, 0) + 1
         events.append(Operation(id=len(events), kind=KIND, name=NAME, replica=r.replica, start=r.start,
                                 end=r.end, outcome=result, args=args, value=value, status=r.status,

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness import bundled
 from harness.backends import watchdog
 from harness.errors import HarnessError
 
-ROOT = Path(__file__).resolve().parents[2]
-LOCUSTFILE = ROOT / "locustfile.py"
+#: the source tree's top-level locustfile.py, or the copy a wheel ships (harness/bundled.py)
+LOCUSTFILE = bundled.LOCUSTFILE
 
 #: seconds locust may take to start (imports, forking, workers connecting) and to write its reports
 STARTUP_MARGIN = 60.0
@@ -152,7 +153,7 @@ def command(config: LoadConfig, folder: Path, locustfile: Path = LOCUSTFILE) -> 
     elif config.processes > 1:
         # Locust's own master and forked workers talk over TCP: on 127.0.0.1 only (its default binds
         # every interface) and on a free port (its default 5557 would clash between parallel runs).
-        from harness.backends.local import free_port
+        from harness.ports import free_port
 
         port = str(free_port())
         args += ["--processes", str(config.processes), "--master-bind-host", "127.0.0.1",

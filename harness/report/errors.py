@@ -62,9 +62,9 @@ def error_entry(exc: BaseException, secrets: Iterable[str] = (), phase: str = "c
 
 
 def error_record(exc: BaseException, *, nodeid: str, scenario: str, target: str, replicas: int | None, seed: int,
-                 secrets: Iterable[str] = (), phase: str = "call") -> dict[str, Any]:
+                 secrets: Iterable[str] = (), phase: str = "call", spec: str | None = None) -> dict[str, Any]:
     """A ``verdicts.json`` record for a scenario that reached no verdict; shaped like a verdict's."""
-    return {"nodeid": nodeid, "seed": seed, "scenario": scenario, "target": target, "replicas": replicas,
+    return {"nodeid": nodeid, "seed": seed, "spec": spec, "scenario": scenario, "target": target, "replicas": replicas,
             "checker": "", "validity": ERROR, "violations": [], "notes": [], "stats": {}, "findings": [],
             "error": error_entry(exc, secrets, phase)}
 

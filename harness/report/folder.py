@@ -21,67 +21,13 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from harness.errors import HarnessError
+from harness import run_folder
 from harness.history import History
 from harness.report.html import write_html
 from harness.report.junit import write_junit
 from harness.report.interrupted import interruption, is_mark
 from harness.report.redact import Redactor, process_redactor
-
-VERDICTS = "verdicts.json"
-JUNIT = "junit.xml"
-HTML = "report.html"
-
-
-TMP_SUFFIX = ".tmp"
-
-
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}{TMP_SUFFIX}")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Replace a file whole: a crash halfway must not leave half a history behind."""
-    tmp = _tmp(path)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # an interrupt between the two: no stray file
-
-
-def _remove_stale_tmp(out: Path) -> None:
-    """Temporary files a killed earlier report step left (``.<name>.tmp``): never data, always partial."""
-    for stale in out.rglob(f".*{TMP_SUFFIX}"):
-        if stale.is_file():
-            stale.unlink(missing_ok=True)
-
-
-def _find_history(out: Path, record: dict[str, Any]) -> Path | None:
-    named = record.get("history")
-    if not named:
-        return None
-    path = Path(named)
-    # Never outside the folder: not an absolute path (the original folder of a copy), not "..".
-    candidates = [out / path.name] if path.is_absolute() or ".." in path.parts else [out / path, out / path.name]
-    return next((p for p in candidates if p.is_file()), None)
-
-
-def _events(path: Path) -> Iterator[Any]:
-    """Each line parsed as JSON where possible, kept as text where not (a truncated last line).
-
-    Streamed: a load run's history has hundreds of thousands of lines, and the report
-    step must not hold them all (nor all histories) at once.
-    """
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                yield line.rstrip("\n")
-
+from harness.run_folder import HTML, JUNIT, VERDICTS, find_history, tmp_path, write_atomically, write_json
 
 def _redacted_lines(path: Path, redactor: Redactor) -> Iterator[tuple[str, str]]:
     """Each line of a JSON-lines (or plain text) file, as it is and as it is redacted; a line already
@@ -106,7 +52,7 @@ def _rewrite_if_changed(path: Path, redactor: Redactor) -> bool:
     is redacted already): no temporary file is made for nothing, none is left if interrupted."""
     if all(raw == red for raw, red in _redacted_lines(path, redactor)):
         return False
-    tmp = _tmp(path)
+    tmp = tmp_path(path)
     try:
         with tmp.open("w", encoding="utf-8") as fh:
             for _, red in _redacted_lines(path, redactor):
@@ -120,7 +66,7 @@ def _rewrite_if_changed(path: Path, redactor: Redactor) -> bool:
 def _span(path: Path) -> tuple[float, float] | None:
     """A history's first start and last end."""
     first, last = float("inf"), float("-inf")
-    for x in _events(path):
+    for x in run_folder.events(path):
         if isinstance(x, dict):
             first, last = min(first, x.get("start", first)), max(last, x.get("end", last))
     return (first, last) if first <= last else None
@@ -150,9 +96,9 @@ def _redact_json(path: Path, redactor: Redactor) -> None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        _write_atomically(path, redactor.text(path.read_text(encoding="utf-8")))
+        write_atomically(path, redactor.text(path.read_text(encoding="utf-8")))
         return
-    _write_atomically(path, json.dumps(redactor.value(data), indent=2, default=str))
+    write_json(path, redactor.value(data))
 
 
 def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Path]:
@@ -164,28 +110,23 @@ def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Pat
     """
     out = Path(out)
     verdicts = out / VERDICTS
-    if not verdicts.is_file():
-        raise HarnessError(f"{verdicts} not found: is {out} a run folder (the --harness-out of a run)?")
-    try:
-        records: list[dict[str, Any]] = json.loads(verdicts.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise HarnessError(f"{verdicts}: not valid JSON ({exc}); the run may have been interrupted") from None
+    records: list[dict[str, Any]] = list(run_folder.read_verdicts(out))
 
-    _remove_stale_tmp(out)
+    run_folder.remove_stale_tmp(out)
     # First learn every secret of every history, so a token of one scenario that shows up
     # in another one's messages is redacted there too; then rewrite.
     redactor = process_redactor(extra_secrets)
     paths: list[Path | None] = []
     for record in records:
         redactor.collect(record)
-        path = _find_history(out, record)
-        for event in _events(path) if path is not None else ():
+        path = find_history(out, record)
+        for event in run_folder.events(path) if path is not None else ():
             if isinstance(event, dict) and event.get("type") == "op":
                 redactor.collect(event.get("args"))
                 redactor.collect(event.get("value"))
         paths.append(path)
         if path is not None:  # named relative to the folder from now on (older runs named absolute paths)
-            record["history"] = path.relative_to(out).as_posix()
+            record["history"] = run_folder.relative(out, path)
     durations: list[float | None] = []
     for path in paths:
         if path is None:
@@ -193,7 +134,7 @@ def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Pat
             continue
         span = _redact_lines(path, redactor)
         durations.append(span[1] - span[0] if span else None)
-        verdict = path.with_name(path.name.removesuffix(".history.jsonl") + ".verdict.json")
+        verdict = run_folder.verdict_beside(path)
         if verdict.is_file():
             _redact_json(verdict, redactor)
     _redact_rest(out, redactor, {p for p in paths if p is not None} | {verdicts, out / JUNIT, out / HTML})
@@ -214,7 +155,7 @@ def write_reports(out: Path, extra_secrets: Iterable[str] = ()) -> dict[str, Pat
                 yield f"history unreadable: {path.name}: {exc}"
 
     records = [redactor.value(r) for r in records]
-    _write_atomically(verdicts, json.dumps(records, indent=2, default=str))
+    run_folder.write_verdicts(out, records)
 
     notices = [f"{len(redactor)} secret(s) redacted: each is shown as ‹secret:…›, a short sha256 of it, "
                "so equal secrets show equal."]

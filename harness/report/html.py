@@ -110,7 +110,7 @@ def _label_rows(faults: list[FaultEvent], scale: _Scale) -> list[int | None]:
     rows: list[int | None] = []
     for f in faults:
         x = scale.x(f.start)
-        width = 6.4 * len(f"{f.fault} {f.target}") + 8
+        width = 6.4 * len(f"{f.label} {f.target}") + 8
         row = next((i for i, end in enumerate(ends) if end < x), None)
         if row is None and len(ends) < MAX_LABEL_ROWS:
             ends.append(0.0)
@@ -182,7 +182,7 @@ def timeline_svg(history: History, violations: Sequence[dict[str, Any]] = ()) ->
     for f, row in zip(faults, label_rows):
         x0, x1 = scale.x(f.start), max(scale.x(f.end), scale.x(f.start) + MIN_MARK)
         detail = f" ({f.detail})" if f.detail else ""
-        tip = _e(f"{f.fault} of {f.target}: +{f.start - t0:.2f}s to +{f.end - t0:.2f}s{detail}")
+        tip = _e(f"{f.label} of {f.target}: +{f.start - t0:.2f}s to +{f.end - t0:.2f}s{detail}")
         out.append(f'<g class="fault"><title>{tip}</title>'
                    f'<rect x="{x0:.1f}" y="{top}" width="{x1 - x0:.1f}" height="{bottom - top}" '
                    f'fill="{FAULT_BAND}" opacity="0.6"/>')
@@ -193,7 +193,7 @@ def timeline_svg(history: History, violations: Sequence[dict[str, Any]] = ()) ->
             y = 8 + row * LABEL_ROW_H + 11
             out.append(f'<line x1="{x0:.1f}" y1="{y - 10}" x2="{x0:.1f}" y2="{top}" stroke="{FAULT_TEXT}"/>'
                        f'<text x="{x0 + 3:.1f}" y="{y}" fill="{FAULT_TEXT}" font-weight="600">'
-                       f'{_e(f.fault)} {_e(f.target)}</text>')
+                       f'{_e(f.label)} {_e(f.target)}</text>')
         out.append("</g>")
 
     by_lane: dict[tuple[str, str], list[Operation]] = defaultdict(list)
@@ -276,7 +276,7 @@ def load_plot_svg(history: History) -> str | None:
         x0, x1 = scale.x(f.start), max(scale.x(f.end), scale.x(f.start) + MIN_MARK)
         for top in (top1, top2):
             out.append(f'<rect x="{x0:.1f}" y="{top}" width="{x1 - x0:.1f}" height="{LOAD_PANEL_H}" '
-                       f'fill="{FAULT_BAND}" opacity="0.6"><title>{_e(f.fault)} {_e(f.target)}</title></rect>')
+                       f'fill="{FAULT_BAND}" opacity="0.6"><title>{_e(f.label)} {_e(f.target)}</title></rect>')
     for n in [0, *(10 ** d for d in range(decades + 1))]:
         y = y_count(n)
         out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#eeeeee"/>'

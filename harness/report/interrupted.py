@@ -11,9 +11,10 @@ Readers that only know pass, fail and unknown treat it as "not a pass", which is
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any, Iterable
+
+from harness import run_folder
 
 INTERRUPTED = "interrupted"
 NODEID = "harness::interrupted"
@@ -41,12 +42,10 @@ def interruption(records: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
 
 def add_mark(verdicts: Path, signal: str, target: str = "?") -> bool:
     """Append the mark to a written ``verdicts.json`` unless it has one; True when it was added."""
-    records = json.loads(verdicts.read_text(encoding="utf-8"))
+    records = run_folder.read_verdicts(verdicts.parent)
     if interruption(records) is not None:
         return False
     finished = sum(not is_mark(r) for r in records)
-    records.append(interrupted_record(signal, finished, target=target))
-    tmp = verdicts.with_name(f".{verdicts.name}.tmp")
-    tmp.write_text(json.dumps(records, indent=2, default=str), encoding="utf-8")
-    tmp.replace(verdicts)
+    records.append(interrupted_record(signal, finished, target=target))  # type: ignore[arg-type]
+    run_folder.write_verdicts(verdicts.parent, records)
     return True

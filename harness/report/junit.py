@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from harness import bundled
 from harness.report.redact import Redactor
 
 # Characters XML 1.0 cannot carry at all (app responses may contain them).
@@ -37,9 +38,25 @@ def classname(nodeid: str) -> str:
     return module.removesuffix(".py").replace("/", ".").replace("\\", ".") or "harness"
 
 
+def replay_command(nodeid: str, spec: str | None, seed: int) -> str:
+    """The command that replays one scenario against the same target spec with the same workload seed:
+    the one wording of it, in the terminal, JUnit and HTML alike.
+
+    A bundled scenario of an installed harness has no file in the user's folder: it is named
+    as a module of the package (``pytest --pyargs``), which pytest finds from any folder.
+    """
+    target = f" --target {spec}" if spec else ""
+    module, _, test = nodeid.partition("::")
+    if bundled.SOURCE_TREE is None and module.startswith("scenarios/") and not Path(module).exists():
+        selector = f"--pyargs 'harness.scenarios.{Path(module).stem}::{test}'"
+    else:
+        selector = f"'{nodeid}'"
+    return f"replay: pytest {selector}{target} --seed {seed}"
+
+
 def replay_hint(record: dict[str, Any]) -> str:
-    """The command that replays one scenario with the same workload seed."""
-    return f"replay: pytest '{record.get('nodeid', '?')}' --seed {record.get('seed', 0)}"
+    """``replay_command`` for a record of verdicts.json."""
+    return replay_command(str(record.get("nodeid", "?")), record.get("spec"), record.get("seed", 0))
 
 
 def failure_text(record: dict[str, Any]) -> str:

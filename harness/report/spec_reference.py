@@ -7,6 +7,7 @@ unit test compares the committed file with this output. Regenerate it with
 
 from __future__ import annotations
 
+import enum
 import types
 import typing
 from typing import Any, get_args, get_origin
@@ -15,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from harness.operations import VARIABLES
+from harness.operation_table import OPERATIONS, SETTINGS
 from harness.policy import DEFAULT_EXEMPT, FAULTS
 from harness.spec import TargetSpec
 
@@ -51,6 +52,8 @@ def _type(annotation: Any) -> str:
         return f"map of {_type(key)} to {_type(value)}"
     if annotation is Any:
         return "any"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return " / ".join(repr(member.value) for member in annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
     return getattr(annotation, "__name__", str(annotation))
@@ -83,6 +86,41 @@ def _section(model: type[BaseModel]) -> list[str]:
     return lines + [""]
 
 
+def _codes(names: Any) -> str:
+    return ", ".join(f"`{n}`" for n in names)
+
+
+def _operations() -> list[str]:
+    """The abstract operations, from ``harness.operation_table``: what a spec and a Python adapter give each."""
+    lines = ["## Operations", "",
+             "Generated from `harness/operation_table.py`. Variables are the placeholders an operation may use in "
+             "its path, query, headers, cookies and body (and a Python adapter method's parameters after `http`); "
+             "a required operation must be declared for its kind to be tested. Extractions are read from an "
+             "accepted answer; a required one that finds nothing stops the run with an error.", "",
+             "| operation | variables | required | must extract | may extract | default statuses |",
+             "|---|---|---|---|---|---|"]
+    for op in OPERATIONS:
+        statuses = [f"rejected {', '.join(f'{s}: {r}' for s, r in op.rejected.items())}"] if op.rejected else []
+        statuses += [f"limited {', '.join(map(str, op.limited))}"] if op.limited else []
+        lines.append(f"| `{op.qualname}` | {', '.join(f'`{{{v}}}`' for v in op.variables) or '(none)'} | "
+                     f"{'yes' if op.required else 'no'} | {_codes(op.extract)} | {_codes(op.optional_extract)} | "
+                     f"{'; '.join(statuses)} |")
+    lines += ["", "## Python adapter methods", "",
+              "A Python adapter (`adapter: file.py:Class`) subclasses `harness.Adapter` and overrides one method "
+              "per operation; each returns `accepted(...)` or `rejected(...)` with the keys below (the ones the "
+              "checkers read), or `unexpected(response)`.", "",
+              "| method | returns |", "|---|---|"]
+    for op in OPERATIONS:
+        returns = op.reply_doc().replace("|", "\\|")  # a literal bar inside a table cell
+        lines.append(f"| `{op.method}({', '.join(('http', *op.variables))})` | `{returns}` |")
+    lines += ["", "Settings are class attributes; a required one must be set by an adapter that has its kind "
+              "(no default is sound), else loading the adapter fails naming it.", "",
+              "| attribute | required | meaning |", "|---|---|---|"]
+    lines += [f"| `{s.attribute}` | {'yes' if s.required else 'no'} | {s.meaning} |"
+              for settings in SETTINGS.values() for s in settings]
+    return lines
+
+
 def reference() -> str:
     """The whole reference as Markdown."""
     seen: list[type[BaseModel]] = []
@@ -97,11 +135,7 @@ def reference() -> str:
     parts = [INTRO]
     for model in seen:
         parts += _section(model)
-    parts += ["## Operation variables", "",
-              "Placeholders each operation may use in its path, query, headers, cookies and body.", "",
-              "| operation | variables |", "|---|---|"]
-    parts += [f"| `{kind}.{op}` | {', '.join(f'`{{{v}}}`' for v in names) or '(none)'} |"
-              for (kind, op), names in VARIABLES.items()]
+    parts += _operations()
     parts += ["", "## Policy fault names", "",
               f"`exempt` entries are one of {', '.join(f'`{f}`' for f in sorted(FAULTS))}, optionally narrowed "
               "to a target (`dependency-restart:redis`). Defaults:", ""]

@@ -19,26 +19,26 @@ from typing import Any
 from rich.markup import escape
 from rich.tree import Tree
 
-from harness.adapter import KIND_OPERATIONS
+from harness.operation_table import KIND_OPERATIONS
 from harness.operations import HttpOperation
-from harness.policy import FAULTS, STATE_KINDS
+from harness.policy import FAULTS
 from harness.report.redact import Redactor, is_secret_key, is_secret_name, pseudonym, spec_secrets
 from harness.spec import TargetSpec, env_placeholders, template_fields
+from harness.spec_adapter import make_adapter
+from harness.vocabulary import BackendName, StateKind
 
-#: Backends whose placeholder values check-spec can show.
-BACKENDS = ("docker", "local")
 #: What a value only known once a replica starts looks like.
 AT_START = "‹picked at start›"
 
 
-def placeholder_values(spec: TargetSpec, backend: str = "docker") -> dict[str, dict[str, str]]:
+def placeholder_values(spec: TargetSpec, backend: str = BackendName.DOCKER) -> dict[str, dict[str, str]]:
     """What ``{name.field}`` placeholders become on a backend, as the backends fill them in
-    (``harness.backends.docker._dependencies``; the local backend runs every dependency on
+    (``harness.backends.docker_addresses``; the local backend runs every dependency on
     127.0.0.1, on a port picked when it starts)."""
-    if backend == "docker":
-        from harness.backends.docker import _dependencies
+    if backend == BackendName.DOCKER:
+        from harness.backends import docker_addresses
 
-        values = {alias: dict(d.address) for d in _dependencies(spec) for alias in d.aliases}
+        values = docker_addresses(spec)
         if spec.app.volumes:
             values["volume"] = {v.name: v.path for v in spec.app.volumes}
         return values
@@ -152,7 +152,7 @@ def image_warnings(spec: TargetSpec) -> dict[str, str]:
     if not missing:
         return {}
     try:
-        from harness.backends.docker import docker_client
+        from harness.backends import docker_client
         from harness.errors import EngineUnavailable
 
         client = docker_client()
@@ -173,7 +173,7 @@ def image_warnings(spec: TargetSpec) -> dict[str, str]:
     return found
 
 
-def spec_tree(spec: TargetSpec, backend: str = "docker", images: dict[str, str] | None = None) -> Tree:
+def spec_tree(spec: TargetSpec, backend: str = BackendName.DOCKER, images: dict[str, str] | None = None) -> Tree:
     """A tree of everything the spec says, as sent on ``backend``, secrets masked.
 
     ``images``: a warning per image that is neither present nor buildable, by image name.
@@ -222,10 +222,10 @@ def spec_tree(spec: TargetSpec, backend: str = "docker", images: dict[str, str] 
     if not deps.children:
         deps.add("none")
 
-    adapter = spec.make_adapter()
+    adapter = make_adapter(spec)
     kinds = adapter.kinds()
     ops = tree.add(f"state kinds tested ({adapter.describe()})")
-    for kind in STATE_KINDS:
+    for kind in StateKind:
         if kind not in kinds:
             ops.add(f"[dim]{kind}: absent, not tested[/]")
             continue

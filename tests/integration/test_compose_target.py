@@ -29,7 +29,7 @@ def test_compose_target_passes_when_durable(images: None, tmp_path: Path) -> Non
     assert all(v["validity"] == "pass" for v in run.verdicts), run.verdicts
     restart = run.scenario("state survives dependency-restart of postgres")
     faults = History.from_jsonl(run.out / restart["history"]).faults()
-    assert [(f.fault, f.target) for f in faults] == [("restart-dependency", "postgres")]
+    assert [(f.fault, f.target) for f in faults] == [("dependency-restart", "postgres")]
 
 
 def test_compose_target_in_memory_mode_is_caught(images: None, tmp_path: Path) -> None:

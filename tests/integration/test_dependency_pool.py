@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.backends.local import postgres_bindir, redis_server
-from harness.backends.pool import DependencyPool
+from harness.backends import DependencyPool, docker_kind, local_kind
+from harness.backends.local_servers import postgres_bindir, redis_server
 from harness.history import History
 from harness.spec import load_spec
 
@@ -49,7 +49,7 @@ def test_reused_dependencies_are_wiped_and_faulted_ones_replaced(backend: str, r
     elif postgres_bindir() is None or redis_server() is None:
         pytest.skip("the local pool shares postgres and redis servers; neither is installed here")
     spec = load_spec(REFAPP / "durable.yaml")
-    pool = DependencyPool(backend, engine if backend == "docker" else None)
+    pool = DependencyPool(docker_kind(), client=engine) if backend == "docker" else DependencyPool(local_kind())
     try:
         with pool.deployer(spec, 1, History()) as first:
             ids = _ids(first)

@@ -71,11 +71,11 @@ def test_fault_verbs_keep_endpoints_right_and_are_recorded(deployment: DockerDep
     deployment.wait_ready("app-0")
     assert accepted(deployment, "app-0", token)
 
-    faults = [(f.fault, f.target) for f in deployment.history.faults()]
-    assert faults == [("crash", "app-0"), ("start", "app-0"), ("restart", "app-1"), ("redeploy", "app-1"),
-                      ("scale", "3"), ("scale", "1"), ("pause", "app-0"), ("resume", "app-0"),
-                      ("stop-dependency", "postgres"), ("start-dependency", "postgres"),
-                      ("restart-dependency", "redis")]
+    faults = [(f.label, f.target) for f in deployment.history.faults()]
+    assert faults == [("crash", "app-0"), ("crash heal", "app-0"), ("graceful-restart", "app-1"),
+                      ("redeploy", "app-1"), ("scale", "3"), ("scale", "1"), ("pause", "app-0"),
+                      ("pause heal", "app-0"), ("dependency-outage", "postgres"),
+                      ("dependency-outage heal", "postgres"), ("dependency-restart", "redis")]
     assert all(f.end >= f.start for f in deployment.history.faults())
 
 

@@ -28,7 +28,7 @@ from harness.checkers.base import Validity
 from harness.history import Outcome
 from harness.load.faults import DuringLoad
 from harness.load.records import Record, outcome, parse_line
-from harness.load.runner import LOCUSTFILE, LoadConfig, LoadError, run_locust
+from harness.load.runner import LoadConfig, LoadError, run_locust
 from harness.load.scenario import LoadScenario, LoadResult, execute_load
 from harness.spec import load_spec
 from tests.integration.conftest import REFAPP
@@ -260,7 +260,7 @@ def test_users_follow_a_crashed_replica_to_its_new_port(images: None, tmp_path: 
                    faults=(DuringLoad(Crash(0), at=1.0, down=0.5),))
     history = loaded.result.history
     t0 = min(e.start for e in history)
-    start = next(f for f in history.faults() if f.fault == "start")
+    start = next(f for f in history.faults() if f.fault == "crash" and f.heal)
     after = [op for op in history.operations() if op.replica == "app-0" and op.start > start.end]
     faults = [(f.fault, round(f.start - t0, 2), round(f.end - t0, 2)) for f in history.faults()]
     last = max(op.end for op in history.operations()) - t0

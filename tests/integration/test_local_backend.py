@@ -22,13 +22,16 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from harness.backends import choose_backend, docker_deployer, local_deployer
-from harness.backends.local import (LocalDeployment, _Forked, _ForkServer, _processes_under, postgres_bindir,
-                                    redis_server, sweep)
+from harness.backends import choose_backend
+from harness.backends.local import LocalDeployment, sweep
+from harness.backends.local_processes import ForkedProcess, ForkServer, processes_under
+from harness.backends.local_servers import postgres_bindir, redis_server
+from harness.capabilities import NetworkCuttable
 from harness.client import Client
 from harness.errors import BackendError, DeploymentError
 from harness.history import Outcome
 from harness.spec import ProcessSpec, TargetSpec, load_spec
+from harness.spec_adapter import make_adapter
 
 ROOT = Path(__file__).resolve().parents[2]
 DURABLE = ROOT / "targets" / "refapp" / "durable.yaml"
@@ -72,7 +75,7 @@ def roots(pid: int | None = None) -> list[Path]:
 
 def assert_nothing_left(root: Path) -> None:
     assert children() == []
-    assert _processes_under(root) == []
+    assert processes_under(root) == []
     assert not root.exists()
     assert roots() == []
 
@@ -122,7 +125,7 @@ def pid_of(deployment: LocalDeployment, replica: str) -> int:
 def test_durable_on_local_processes_survives_every_fault(spec: TargetSpec, clean: None) -> None:
     servers = postgres_bindir() is not None and redis_server() is not None
     with LocalDeployment(spec, replicas=2) as deployment, \
-            Client(deployment, deployment.history, adapter=spec.make_adapter()) as client:
+            Client(deployment, deployment.history, adapter=make_adapter(spec)) as client:
         root = deployment.root
         assert deployment.replicas == ["app-0", "app-1"]
         ports = {deployment.endpoint(r) for r in deployment.replicas}
@@ -169,23 +172,23 @@ def test_durable_on_local_processes_survives_every_fault(spec: TargetSpec, clean
             deployment.wait_ready("app-0")
             assert read(client, "app-0", record) == {"n": 1} and logged_in(client, "app-1", token)
 
-        with pytest.raises(BackendError, match="needs the docker backend"):
-            deployment.cut_network("postgres")
+        # no network cut to pretend: processes share the host's network (harness.capabilities)
+        assert not isinstance(deployment, NetworkCuttable) and not hasattr(deployment, "cut_network")
 
         deployment.scale(3)
         assert read(client, "app-2", record) == {"n": 1}
         deployment.scale(1)
         assert deployment.replicas == ["app-0"]
 
-    faults = [f.fault for f in deployment.history.faults()]
-    assert faults[:6] == ["crash", "start", "restart", "pause", "resume", "redeploy"]
-    assert "network-cut" in faults and faults[-2:] == ["scale", "scale"]
+    faults = [f.label for f in deployment.history.faults()]
+    assert faults[:6] == ["crash", "crash heal", "graceful-restart", "pause", "pause heal", "redeploy"]
+    assert "network-cut" not in faults and faults[-2:] == ["scale", "scale"]
     assert_nothing_left(root)
 
 
 def test_embedded_sqlite_stands_in_for_missing_servers(spec: TargetSpec, clean: None) -> None:
     with LocalDeployment(spec, replicas=2, dependencies="embedded") as deployment, \
-            Client(deployment, deployment.history, adapter=spec.make_adapter()) as client:
+            Client(deployment, deployment.history, adapter=make_adapter(spec)) as client:
         root = deployment.root
         assert "embedded SQLite file" in deployment.description
         stats = httpx.get(deployment.endpoint("app-0") + "/stats").json()
@@ -241,19 +244,19 @@ def test_preloaded_replicas_are_forked_and_report_their_exit(spec: TargetSpec, c
 
 
 @pytest.fixture
-def fork_server(clean: None, tmp_path: Path) -> Iterator[_ForkServer]:
+def fork_server(clean: None, tmp_path: Path) -> Iterator[ForkServer]:
     """A bare fork server (nothing but ``json`` preloaded) whose replicas run ``-c`` code in ``tmp_path``."""
     (tmp_path / "logs").mkdir()
-    server = _ForkServer(["json"], tmp_path, {"PATH": os.environ.get("PATH", "")}, 30)
+    server = ForkServer(["json"], tmp_path, {"PATH": os.environ.get("PATH", "")}, 30)
     yield server
     server.close()
 
 
-def _exiting(server: _ForkServer, code: int, folder: Path) -> _Forked:
+def _exiting(server: ForkServer, code: int, folder: Path) -> ForkedProcess:
     return server.spawn(["-c", f"import sys; sys.exit({code})"], folder, {}, folder / "logs" / "r.log")
 
 
-def test_fork_server_reports_every_exit_when_replicas_end_together(fork_server: _ForkServer, tmp_path: Path) -> None:
+def test_fork_server_reports_every_exit_when_replicas_end_together(fork_server: ForkServer, tmp_path: Path) -> None:
     """Children ending during the fork server's reaping must neither be missed nor kill it (a nested
     SIGCHLD handler once reaped a child twice and took the fork server down)."""
     for round_ in range(40):
@@ -263,7 +266,7 @@ def test_fork_server_reports_every_exit_when_replicas_end_together(fork_server: 
         assert fork_server.proc.poll() is None, "the fork server died"
 
 
-def test_a_replica_polled_as_it_ends_reports_its_own_status(fork_server: _ForkServer, tmp_path: Path) -> None:
+def test_a_replica_polled_as_it_ends_reports_its_own_status(fork_server: ForkServer, tmp_path: Path) -> None:
     """The status is written, then the child reaped: a poll that misses the file and then finds the
     pid gone must read the file again, not report the fork server as gone (-1)."""
     seen = []
@@ -276,7 +279,7 @@ def test_a_replica_polled_as_it_ends_reports_its_own_status(fork_server: _ForkSe
     assert set(seen) == {3}, {s: seen.count(s) for s in set(seen)}
 
 
-def test_a_replica_killed_as_the_fork_server_answers_reports_its_exit(fork_server: _ForkServer,
+def test_a_replica_killed_as_the_fork_server_answers_reports_its_exit(fork_server: ForkServer,
                                                                         tmp_path: Path) -> None:
     """A replica killed the moment its pid is answered ends while the fork server goes back to
     waiting for the next request. A SIGCHLD handled between bytecodes was then seen only when
@@ -364,7 +367,7 @@ def test_ctrl_c_during_up_leaves_nothing(clean: None) -> None:
             proc.kill()
             proc.wait()
     assert proc.returncode != 0 and "KeyboardInterrupt" in output, output
-    assert _processes_under(root) == [] and not root.exists(), output
+    assert processes_under(root) == [] and not root.exists(), output
 
 
 def watchdogs_of(pid: int) -> list[int]:
@@ -392,23 +395,26 @@ def test_sweep_removes_what_a_killed_harness_left(clean: None) -> None:
             os.kill(watchdog, signal.SIGKILL)
         proc.kill()  # no atexit, no teardown: its children live on in their own sessions
         proc.wait()
-        assert _processes_under(root) and root.exists()
+        assert processes_under(root) and root.exists()
         assert str(root) in sweep()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert _processes_under(root) == [] and not root.exists()
+    assert processes_under(root) == [] and not root.exists()
 
 
 def test_choose_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    deployer, why = choose_backend("local")
-    assert deployer is local_deployer and why.startswith("local: ")
-    deployer, why = choose_backend("docker")
-    assert deployer is docker_deployer and why.startswith("docker: ")
+    from harness.backends.docker import DockerDeployment
+
+    chosen = choose_backend("local")
+    assert chosen.name == "local" and chosen.kind is LocalDeployment and chosen.reason.startswith("local: ")
+    chosen = choose_backend("docker")
+    assert chosen.name == "docker" and chosen.kind is DockerDeployment and chosen.reason.startswith("docker: ")
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    deployer, why = choose_backend("auto")
-    assert deployer is local_deployer
-    assert why.startswith("local: no Docker engine at unix:///nonexistent/docker.sock (") and "\n" not in why
+    chosen = choose_backend("auto")
+    assert chosen.name == "local" and chosen.kind is LocalDeployment
+    assert chosen.reason.startswith("local: no Docker engine at unix:///nonexistent/docker.sock (")
+    assert "\n" not in chosen.reason
     with pytest.raises(BackendError, match="expected one of auto, docker, local"):
         choose_backend("k8s")

@@ -79,9 +79,9 @@ def test_network_cut_fails_writes_loudly_and_heals(deployment: DockerDeployment,
     deployment.heal_network("redis")
     recovers(deployment, "app-0", lambda r: httpx.get(deployment.endpoint(r) + "/limited/cut", timeout=ANSWER_TIMEOUT))
 
-    faults = [(f.fault, f.target) for f in deployment.history.faults()]
-    assert faults == [("network-cut", "postgres"), ("network-heal", "postgres"),
-                      ("network-cut", "redis"), ("network-heal", "redis")]
+    faults = [(f.label, f.target) for f in deployment.history.faults()]
+    assert faults == [("network-cut", "postgres"), ("network-cut heal", "postgres"),
+                      ("network-cut", "redis"), ("network-cut heal", "redis")]
     assert all(f.end >= f.start and not f.detail for f in deployment.history.faults())
 
 
@@ -91,5 +91,5 @@ def test_heal_without_a_cut_and_a_repeated_cut_are_no_ops(deployment: DockerDepl
     deployment.cut_network("postgres")
     deployment.heal_network("postgres")
     recovers(deployment, "app-0", lambda r: create_record(deployment, r, {"n": 3}))
-    assert [f.fault for f in deployment.history.faults()] == ["network-heal", "network-cut", "network-cut",
-                                                              "network-heal"]
+    assert [f.label for f in deployment.history.faults()] == ["network-cut heal", "network-cut", "network-cut",
+                                                              "network-cut heal"]

@@ -26,8 +26,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from harness.backends.local import redis_server
-from harness.backends.pool import DependencyPool
+from harness.backends import DependencyPool, local_kind
+from harness.backends.local_servers import redis_server
 from harness.checkers import STATE_CHECKERS, check_rate_limit
 from harness.deployment import Deployment
 from harness.faults import Crash, ScaleTo
@@ -82,7 +82,7 @@ def pool() -> Iterator[DependencyPool]:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    shared = DependencyPool("local")
+    shared = DependencyPool(local_kind())
     try:
         yield shared
     finally:

@@ -94,3 +94,31 @@ def test_a_scenario_error_is_recorded_and_told_by_its_cause(pytester: pytest.Pyt
 
     verbose = pytester.runpytest_subprocess("--harness-out", str(pytester.path / "run-v"), "-v")
     assert "raise DeploymentError" in verbose.stdout.str()  # -v: the traceback too
+
+
+CAPABILITY_SCENARIOS = '''
+from harness.faults import NetworkCut
+from harness.run import Scenario
+from harness.workloads import every_kind
+
+def test_cut_by_its_fault(harness):
+    harness.run(Scenario("cut", every_kind(0), [NetworkCut("postgres")], []))
+    raise AssertionError("a network cut ran on a backend without one")
+
+def test_cut_asked_for(harness):
+    harness.require_network_cut()
+    raise AssertionError("not skipped")
+'''
+
+
+def test_a_scenario_needing_a_capability_the_backend_lacks_is_skipped_naming_it(pytester: pytest.Pytester) -> None:
+    """Skipped before anything is deployed, by the deployment class's capabilities (harness.capabilities)."""
+    pytester.makepyfile(CAPABILITY_SCENARIOS)
+    result = pytester.runpytest_subprocess("--target", str(DURABLE), "--backend", "local",
+                                           "--reuse-dependencies", "no", "-rs")
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines([
+        "*local backend: fault network-cut needs the network-cut capability (cut the network between the "
+        "replicas and a running dependency), which LocalDeployment lacks*",
+        "*local backend: a network cut needs the network-cut capability*which LocalDeployment lacks*",
+    ], consecutive=False)

@@ -2,6 +2,9 @@
 
 Time starts at 1000.0 and moves on by ``step`` after each operation unless the test
 places it with ``at=``; every operation lasts ``duration`` unless told otherwise.
+An operation keeps the value it is given whatever its outcome: a checker must ignore the
+value of an unknown or failed operation itself, and a builder that blanked it would hide
+a checker that does not.
 """
 
 from __future__ import annotations
@@ -31,14 +34,14 @@ class HistoryBuilder:
         if status is None and outcome is OK:
             status = 200
         op = self.history.record_op(kind=kind or self.kind, name=name, replica=replica, start=start, end=end,
-                                    outcome=outcome, args=args or {}, value=value if outcome is OK else None,
+                                    outcome=outcome, args=args or {}, value=value,
                                     status=status, phase=phase)
         if at is None:
             self.t = end + self.step
         return op
 
-    def fault(self, name: str, target: str, duration: float = 0.5) -> FaultEvent:
-        event = self.history.record_fault(name, target, self.t, self.t + duration)
+    def fault(self, name: str, target: str, duration: float = 0.5, heal: bool = False) -> FaultEvent:
+        event = self.history.record_fault(name, target, self.t, self.t + duration, heal=heal)
         self.t += duration + 0.5
         return event
 

@@ -11,19 +11,19 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.adapter import (KIND_OPERATIONS, REQUIRED, Adapter, ReplicaHttp, accepted, load_adapter, rejected,
-                             response_cookies, unexpected)
+from harness.adapter import Adapter, ReplicaHttp, accepted, rejected, response_cookies, unexpected
 from harness.client import Client
 from harness.errors import ExtractionError, SpecError
 from harness.history import History, Outcome
+from harness.operation_table import KIND_OPERATIONS, REQUIRED
 from harness.operations import Operations
-from harness.spec_adapter import SpecAdapter
+from harness.spec_adapter import SpecAdapter, load_adapter
 
 OK, FAIL, UNKNOWN = Outcome.OK, Outcome.FAIL, Outcome.UNKNOWN
 
 
 class SessionsOnly(Adapter):
-    rate_limit_limit = 4
+    rate_limit_limit = 4  # set although this adapter has no rate limit: harmless
 
     def sessions_login(self, http: ReplicaHttp, user: str) -> Any:
         r = http.post("/login", json={"user": user})
@@ -66,11 +66,71 @@ def test_every_kind_has_a_method_per_operation() -> None:
             assert callable(getattr(Adapter, f"{kind}_{name}"))
 
 
+class Limited(Adapter):
+    rate_limit_limit = 4
+    rate_limit_window = 2.5
+
+    def rate_limit_hit(self, http: ReplicaHttp, key: str) -> Any:
+        return accepted(allowed=True)
+
+
+class Cooling(Adapter):
+    cooldown_period = 30.0
+    sessions_model = "client-side"
+
+    def cooldowns_start(self, http: ReplicaHttp, key: str) -> Any:
+        return accepted(allowed=True, until=None)
+
+
 def test_settings_come_from_class_attributes() -> None:
-    assert SessionsOnly().settings("rate_limit") == {"limit": 4, "window": 10.0}
-    assert Adapter().settings("cooldowns") == {"period": 60.0}
-    assert Adapter().settings("sessions") == {}
+    assert Limited().settings("rate_limit") == {"limit": 4, "window": 2.5}
+    assert Cooling().settings("cooldowns") == {"period": 30.0}
+    assert Cooling().settings("sessions") == {"model": "client-side"}
+    assert Adapter().settings("sessions") == {} and Adapter().settings("records") == {}
+    assert Adapter().settings("nonsense") == {}
     assert SessionsOnly().describe() == "SessionsOnly"
+
+
+def test_an_optional_setting_is_copied() -> None:
+    class Sliding(Limited):
+        rate_limit_algorithm = {"name": "sliding-window"}
+
+    settings = Sliding().settings("rate_limit")
+    assert settings == {"limit": 4, "window": 2.5, "algorithm": {"name": "sliding-window"}}
+    settings["algorithm"]["name"] = "changed"
+    assert Sliding.rate_limit_algorithm == {"name": "sliding-window"}  # a copy: the class keeps its own
+
+
+@pytest.mark.parametrize(("attributes", "missing"), [
+    ({}, "rate_limit_limit"),
+    ({"rate_limit_limit": 5}, "rate_limit_window"),
+    ({"rate_limit_window": 1.0}, "rate_limit_limit"),
+])
+def test_a_rate_limit_without_its_numbers_is_refused(attributes: dict[str, Any], missing: str) -> None:
+    """Before, the reference app's 10 per 10 s were used: the app was judged against another app's limit."""
+    hit = Limited.__dict__["rate_limit_hit"]
+    adapter = type("ShopLimiter", (Adapter,), {**attributes, "rate_limit_hit": hit})()
+    assert adapter.kinds() == ["rate_limit"]
+    with pytest.raises(SpecError) as info:
+        adapter.settings("rate_limit")
+    message = str(info.value)
+    assert message.startswith(f"adapter ShopLimiter: has rate_limit but does not set {missing} ("), message
+    assert f"e.g. {missing} = " in message
+    with pytest.raises(SpecError, match=missing):
+        adapter.check_settings()
+
+
+def test_a_cooldown_without_its_period_is_refused() -> None:
+    adapter = type("Daily", (Adapter,), {"cooldowns_start": Cooling.__dict__["cooldowns_start"]})()
+    with pytest.raises(SpecError, match=r"adapter Daily: has cooldowns but does not set cooldown_period "
+                                        r"\(seconds a started cooldown lasts\).*cooldown_period = 86400"):
+        adapter.settings("cooldowns")
+
+
+def test_settings_of_kinds_an_adapter_lacks_are_not_checked() -> None:
+    SessionsOnly().check_settings()  # no rate limit, no cooldown: nothing to set
+    Limited().check_settings()
+    Cooling().check_settings()
 
 
 def test_perform_calls_the_method_with_the_variables() -> None:
@@ -97,7 +157,7 @@ def test_reply_helpers() -> None:
     assert rejected(found=False) == (OK, {"found": False})
     assert unexpected(httpx.Response(502)) == (UNKNOWN, None)
     assert unexpected(httpx.Response(404)) == (FAIL, None)
-    assert unexpected(httpx.Response(302)) == (FAIL, None)
+    assert unexpected(httpx.Response(302)) == (UNKNOWN, None)  # a redirect is not a refusal (harness.outcome)
 
 
 def test_replica_http_sends_cookies_only_when_given() -> None:
@@ -153,6 +213,11 @@ class FromSpecWithPython(SpecAdapter):
         return accepted(value=1)
 
 
+class NoLimit(Adapter):
+    def rate_limit_hit(self, http, key):
+        return accepted(allowed=True)
+
+
 NOT_A_CLASS = 3
 """
 
@@ -205,6 +270,21 @@ def test_a_spec_adapter_subclass_has_the_kinds_it_implements_in_python(adapters_
     assert adapter.kinds() == ["sessions", "counters"]
 
 
+def test_a_kind_a_spec_adapter_subclass_has_in_python_needs_its_settings() -> None:
+    class PythonLimit(SpecAdapter):
+        def rate_limit_hit(self, http: ReplicaHttp, key: str) -> Any:
+            return accepted(allowed=True)
+
+    class WithNumbers(PythonLimit):
+        rate_limit_limit, rate_limit_window = 3, 1.0
+
+    assert PythonLimit(OPERATIONS, "/t/spec.yaml").kinds() == ["sessions", "rate_limit"]
+    with pytest.raises(SpecError, match="adapter PythonLimit: has rate_limit but does not set rate_limit_limit"):
+        PythonLimit(OPERATIONS, "/t/spec.yaml").check_settings()
+    assert WithNumbers(OPERATIONS, "/t/spec.yaml").settings("rate_limit") == {"limit": 3, "window": 1.0}
+    assert WithNumbers(OPERATIONS, "/t/spec.yaml").settings("sessions") == {}  # from the spec: no model given
+
+
 @pytest.mark.parametrize(("ref", "expected"), [
     ("my_adapters.py", "expected 'file.py:ClassName' or 'module:ClassName', got 'my_adapters.py'"),
     (":Mine", "expected 'file.py:ClassName'"),
@@ -216,6 +296,7 @@ def test_a_spec_adapter_subclass_has_the_kinds_it_implements_in_python(adapters_
     ("harness.history:History", "harness.history has no Adapter subclass named 'History'"),
     ("no_such_module_for_harness_tests:A", "could not import no_such_module_for_harness_tests: ModuleNotFoundError"),
     ("my_adapters.py:FromSpec", "FromSpec extends SpecAdapter, so the spec needs an 'operations' section"),
+    ("my_adapters.py:NoLimit", "adapter NoLimit: has rate_limit but does not set rate_limit_limit"),
 ])
 def test_load_adapter_errors_name_the_field(adapters_dir: Path, ref: str, expected: str) -> None:
     with pytest.raises(SpecError) as info:

@@ -28,7 +28,7 @@ class Cooldowns(HistoryBuilder):
 def test_cooldown_held_across_restart_passes() -> None:
     b = Cooldowns()
     first = b.start("app-0", True)
-    b.fault("restart", "app-0")
+    b.fault("graceful-restart", "app-0")
     b.start("app-0", False, until=first.value["until"])
     b.start("app-1", False, until=first.value["until"])
     verdict = check_cooldowns(b.history)

@@ -28,7 +28,7 @@ def test_clean_history_passes() -> None:
     b = Counters()
     b.inc("app-0", 2, answered=2)
     b.inc("app-1", 3, answered=5)
-    b.fault("restart", "app-0")
+    b.fault("graceful-restart", "app-0")
     b.read("app-0", 5)
     b.read("app-1", 5)
     verdict = check_counters(b.history)
@@ -112,6 +112,7 @@ def test_counters_are_judged_separately() -> None:
 
 
 def test_unknown_read_is_no_evidence() -> None:
+    """A read that timed out is no evidence, even with a value that would be a loss if it were judged."""
     b = Counters()
     b.inc("app-0")
     b.read("app-1", 0, outcome=UNKNOWN)

@@ -98,7 +98,7 @@ def test_lost_delete_is_a_record_found_again() -> None:
     b = Records()
     b.create("app-0", "r1", "n1")
     b.delete("app-1", "r1")
-    b.fault("restart", "app-1")
+    b.fault("graceful-restart", "app-1")
     b.read("app-1", "r1", {"nonce": "n1"})
     [violation] = check_records(b.history).violations
     assert violation.kind == "lost"

@@ -47,7 +47,7 @@ def test_clean_history_passes() -> None:
 def test_accepted_after_expiry_is_a_violation() -> None:
     b = Quotes()
     q = b.create("app-0", "q-old", ttl=1.0)
-    b.fault("restart", "app-0")
+    b.fault("graceful-restart", "app-0")
     b.t = q.value["expires_at"] + 1.0
     b.read("app-1", "q-old")
     b.use("app-0", "q-old")
@@ -138,7 +138,7 @@ def test_use_forgotten_after_restart_is_lost() -> None:
     b = Quotes()
     b.create("app-0", "q1")
     b.use("app-0", "q1")
-    b.fault("restart", "app-0")
+    b.fault("graceful-restart", "app-0")
     b.read("app-0", "q1", used=False)
     [violation] = check_quotes(b.history).violations
     assert violation.kind == "lost" and "answered it as not used" in violation.message
@@ -177,7 +177,7 @@ def _sessions(accepted: bool | None, after: float = 1.0) -> HistoryBuilder:
     b = HistoryBuilder("sessions")
     login = b.op("login", "app-0", OK, {"user": "alice"},
                  {"token": "tok-abcdefgh", "user": "alice", "expires_at": b.t + 1.0})
-    b.fault("restart", "app-0")
+    b.fault("graceful-restart", "app-0")
     b.t = login.value["expires_at"] + after
     if accepted is not None:
         b.op("whoami", "app-1", OK, {"token": "tok-abcdefgh"}, {"accepted": accepted}, phase="final")
@@ -190,7 +190,7 @@ def test_session_accepted_after_expiry_is_a_violation() -> None:
     assert violation.kind == "expired-but-accepted" and violation.replica == "app-1"
     assert "alice" in violation.message and pseudonym("tok-abcdefgh") in violation.message
     assert "tok-abcd" not in violation.message
-    assert "restart of app-0" in violation.message
+    assert "graceful-restart of app-0" in violation.message
 
 
 def test_session_rejected_after_expiry_passes() -> None:

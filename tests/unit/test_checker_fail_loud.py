@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.checkers.base import Validity
-from harness.checkers.fail_loud import check_fail_loud, outages
+from harness.checkers.fail_loud import check_fail_loud, outage_windows
 from harness.history import Operation, Outcome
 from tests.unit.histories import OK, UNKNOWN, HistoryBuilder
 
@@ -21,7 +21,7 @@ class Mixed(HistoryBuilder):
         return self.op("read", replica, outcome, {"id": rid}, value, phase="final")
 
     def outage(self, target: str = "postgres") -> None:
-        self.fault("stop-dependency", target, duration=0.1)
+        self.fault("dependency-outage", target, duration=0.1)
 
 
 def test_write_acknowledged_during_outage_then_lost() -> None:
@@ -29,8 +29,8 @@ def test_write_acknowledged_during_outage_then_lost() -> None:
     b.create("app-0", "before")
     b.outage()
     b.create("app-1", "during")  # the fallback: kept in memory, answered 201
-    b.fault("start-dependency", "postgres", duration=0.2)
-    b.fault("restart", "app-1")
+    b.fault("dependency-outage", "postgres", duration=0.2, heal=True)
+    b.fault("graceful-restart", "app-1")
     b.read("app-0", "before", True)
     b.read("app-0", "during", False)
     b.read("app-1", "during", False)
@@ -40,7 +40,7 @@ def test_write_acknowledged_during_outage_then_lost() -> None:
     assert violation.kind == "acknowledged-during-outage-then-lost"
     assert violation.replica == "app-1"
     assert "records create acknowledged by app-1" in violation.message
-    assert "stop-dependency of postgres, +0.11s to +1.02s" in violation.message
+    assert "dependency-outage of postgres, +0.11s to +1.02s" in violation.message
     assert "app-0, app-1" in violation.message and "during" in violation.message
     assert verdict.stats["acknowledged_during_outage"] == 1
 
@@ -49,7 +49,7 @@ def test_write_failing_loudly_during_outage_passes() -> None:
     b = Mixed()
     b.outage()
     b.create("app-0", None, outcome=UNKNOWN)  # 503: the app said it could not store it
-    b.fault("start-dependency", "postgres")
+    b.fault("dependency-outage", "postgres", heal=True)
     b.create("app-0", "after")
     b.read("app-1", "after", True)
     verdict = check_fail_loud(b.history)
@@ -62,7 +62,7 @@ def test_write_acknowledged_during_outage_and_kept_passes() -> None:
     b = Mixed()
     b.outage()
     b.create("app-0", "during")
-    b.fault("start-dependency", "postgres")
+    b.fault("dependency-outage", "postgres", heal=True)
     b.read("app-1", "during", True)
     assert check_fail_loud(b.history).ok
 
@@ -70,7 +70,7 @@ def test_write_acknowledged_during_outage_and_kept_passes() -> None:
 def test_loss_outside_any_outage_is_left_to_the_durability_checker() -> None:
     b = Mixed()
     b.outage()
-    b.fault("start-dependency", "postgres")
+    b.fault("dependency-outage", "postgres", heal=True)
     b.create("app-0", "after")
     b.fault("crash", "app-0")
     b.read("app-0", "after", False)
@@ -83,7 +83,7 @@ def test_main_phase_loss_is_not_this_checkers_business() -> None:
     b.outage()
     b.create("app-0", "during")
     b.op("read", "app-1", OK, {"id": "during"}, {"found": False, "data": None, "version": None})
-    b.fault("start-dependency", "postgres")
+    b.fault("dependency-outage", "postgres", heal=True)
     b.read("app-0", "during", True)
     assert check_fail_loud(b.history).ok
 
@@ -106,8 +106,8 @@ def test_session_and_counter_acknowledged_during_outage_then_lost() -> None:
     b.op("login", "app-0", OK, {"user": "carol"}, {"token": "tok-carol-1", "user": "carol", "expires_at": None},
          kind="sessions")
     b.op("increment", "app-0", OK, {"name": "hits", "by": 2}, {"value": 2}, kind="counters")
-    b.fault("start-dependency", "redis")
-    b.fault("restart", "app-0")
+    b.fault("dependency-outage", "redis", heal=True)
+    b.fault("graceful-restart", "app-0")
     b.op("whoami", "app-1", OK, {"token": "tok-carol-1"}, {"accepted": False}, kind="sessions", phase="final",
          status=401)
     whoami(b, "app-1", "alice", True)
@@ -134,25 +134,34 @@ def test_no_final_read_after_an_acknowledged_outage_write_is_unknown() -> None:
     b = Mixed()
     b.outage()
     b.create("app-0", "during")
-    b.fault("start-dependency", "postgres")
+    b.fault("dependency-outage", "postgres", heal=True)
     b.read("app-1", "during", False, outcome=UNKNOWN)
     assert check_fail_loud(b.history).validity is Validity.UNKNOWN
 
 
-def test_outage_windows_pair_stop_with_next_start_of_the_same_target() -> None:
+def test_outage_windows_pair_an_outage_with_the_next_heal_of_the_same_target() -> None:
     b = Mixed()
-    b.fault("stop-dependency", "redis")
-    b.fault("stop-dependency", "postgres")
-    b.fault("start-dependency", "redis")
-    b.fault("restart-dependency", "postgres")
+    b.fault("dependency-outage", "redis")
+    b.fault("dependency-outage", "postgres")
+    b.fault("dependency-outage", "redis", heal=True)
+    b.fault("dependency-restart", "postgres")
     b.create("app-0", "late")
-    windows = outages(b.history)
+    windows = outage_windows(b.history)
     assert [(w.fault, w.target) for w in windows] == [
-        ("stop-dependency", "redis"), ("stop-dependency", "postgres"), ("restart-dependency", "postgres")]
+        ("dependency-outage", "redis"), ("dependency-outage", "postgres"), ("dependency-restart", "postgres")]
     redis, postgres, restart = windows
     assert (redis.start, redis.end) == (1000.0, 1002.5)
     assert postgres.end == max(e.end for e in b.history)  # never started again: runs to the end
     assert (restart.start, restart.end) == (1003.0, 1003.5)
+
+
+def test_only_the_heal_of_the_same_fault_ends_an_outage() -> None:
+    b = Mixed()
+    b.fault("dependency-outage", "redis")
+    b.fault("network-cut", "redis", heal=True)  # another fault's heal: the outage goes on
+    b.fault("dependency-outage", "redis", heal=True)
+    [window] = outage_windows(b.history)  # a heal never opens an outage of its own
+    assert (window.fault, window.start, window.end) == ("dependency-outage", 1000.0, 1002.5)
 
 
 def test_sessions_never_stored_durably_are_not_charged_to_the_outage() -> None:
@@ -162,10 +171,10 @@ def test_sessions_never_stored_durably_are_not_charged_to_the_outage() -> None:
     login(b, "app-1", "bob")
     b.fault("network-cut", "redis")
     login(b, "app-0", "carol")  # acknowledged during the cut
-    b.fault("network-heal", "redis")
+    b.fault("network-cut", "redis", heal=True)
     login(b, "app-1", "dave")
-    b.fault("restart", "app-0")
-    b.fault("restart", "app-1")
+    b.fault("graceful-restart", "app-0")
+    b.fault("graceful-restart", "app-1")
     for user in ("alice", "bob", "carol", "dave"):
         whoami(b, "app-0", user, False)
     verdict = check_fail_loud(b.history)
@@ -182,9 +191,9 @@ def test_fallback_loses_only_what_the_outage_saw() -> None:
     login(b, "app-0", "alice")
     b.fault("network-cut", "redis")
     login(b, "app-0", "carol")
-    b.fault("network-heal", "redis")
+    b.fault("network-cut", "redis", heal=True)
     login(b, "app-1", "dave")
-    b.fault("restart", "app-0")
+    b.fault("graceful-restart", "app-0")
     for user, kept in (("alice", True), ("carol", False), ("dave", True)):
         whoami(b, "app-1", user, kept)
     verdict = check_fail_loud(b.history)
@@ -197,7 +206,7 @@ def test_loss_without_a_comparable_write_outside_is_not_charged() -> None:
     b = Mixed()
     b.outage()
     b.create("app-0", "during")
-    b.fault("start-dependency", "postgres")
+    b.fault("dependency-outage", "postgres", heal=True)
     b.read("app-1", "during", False)
     verdict = check_fail_loud(b.history)
     assert verdict.ok
@@ -209,7 +218,7 @@ def counter_through_outage(final_value: int) -> Mixed:
     b.op("increment", "app-0", OK, {"name": "hits", "by": 5}, {"value": 5}, kind="counters")
     b.outage("redis")
     b.op("increment", "app-0", OK, {"name": "hits", "by": 2}, {"value": 7}, kind="counters")
-    b.fault("start-dependency", "redis")
+    b.fault("dependency-outage", "redis", heal=True)
     b.op("read", "app-1", OK, {"name": "hits"}, {"value": final_value}, kind="counters", phase="final")
     return b
 

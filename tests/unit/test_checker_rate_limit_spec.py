@@ -11,6 +11,7 @@ import pytest
 from harness.adapter import Adapter
 from harness.errors import SpecError
 from harness.spec import load_spec
+from harness.spec_adapter import make_adapter
 from harness.workloads.rate_limit import RateLimitWorkload
 
 HEADER = "name: t\napp: {image: i}\noperations:\n  rate_limit:\n    hit: {path: /h}\n    limit: 4\n    window: 2\n"
@@ -23,7 +24,7 @@ def spec_with(tmp_path: Path, algorithm: str | None) -> Path:
 
 
 def settings(tmp_path: Path, algorithm: str | None) -> dict[str, Any]:
-    return load_spec(spec_with(tmp_path, algorithm)).make_adapter().settings("rate_limit")
+    return make_adapter(load_spec(spec_with(tmp_path, algorithm))).settings("rate_limit")
 
 
 def error(tmp_path: Path, algorithm: str) -> str:
@@ -78,16 +79,19 @@ class _Client:
 
 
 def test_every_hit_carries_the_algorithm_so_the_history_alone_is_judged(tmp_path: Path) -> None:
-    client = _Client(load_spec(spec_with(tmp_path, "sliding-window")).make_adapter())
+    client = _Client(make_adapter(load_spec(spec_with(tmp_path, "sliding-window"))))
     RateLimitWorkload(seed=3).hit(client, "app-0")  # type: ignore[arg-type]
     assert client.args == [{"key": "rl-3", "limit": 4, "window": 2, "algorithm": {"name": "sliding-window"}}]
 
 
 def test_a_python_adapter_declares_it_or_leaves_the_default() -> None:
-    class Declared(Adapter):
+    class Undeclared(Adapter):
+        rate_limit_limit, rate_limit_window = 4, 2.0
+
+    class Declared(Undeclared):
         rate_limit_algorithm = {"name": "token-bucket", "burst": 3, "rate": 1.0}
 
     assert Declared().settings("rate_limit")["algorithm"] == {"name": "token-bucket", "burst": 3, "rate": 1.0}
-    client = _Client(Adapter())
+    client = _Client(Undeclared())
     RateLimitWorkload().hit(client, "app-0")  # type: ignore[arg-type]
     assert "algorithm" not in client.args[0]  # judged as a fixed window starting anywhere

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.adapter import KIND_OPERATIONS, Adapter
+from harness.adapter import Adapter
 from harness.errors import SpecError
-from harness.operations import VARIABLES, Extraction, HttpOperation, Operations
+from harness.operation_table import KIND_OPERATIONS, VARIABLES
+from harness.operations import Extraction, HttpOperation, Operations
 from harness.spec import load_spec
-from harness.spec_adapter import SpecAdapter
+from harness.spec_adapter import SpecAdapter, make_adapter
 
 ROOT = Path(__file__).resolve().parents[2]
 REFAPP = ROOT / "targets" / "refapp"
@@ -63,7 +64,7 @@ def test_minimal_spec_loads(tmp_path: Path) -> None:
     assert (login.method, login.path, login.json_body) == ("POST", "/login", {"user": "{user}"})
     assert login.extract["token"].json_path == "token"
     assert spec.operations.sessions.logout is None
-    adapter = spec.make_adapter()
+    adapter = make_adapter(spec)
     assert isinstance(adapter, SpecAdapter)
     assert adapter.kinds() == ["sessions"]
     assert adapter.supports("sessions", "whoami") and not adapter.supports("sessions", "logout")
@@ -110,7 +111,7 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
     assert ops.rate_limit.hit.limited == [429]
     assert ops.cooldowns.start.limited == [429]
     assert (ops.rate_limit.limit, ops.rate_limit.window, ops.cooldowns.period) == (5, 2.5, 30)
-    adapter = spec.make_adapter()
+    adapter = make_adapter(spec)
     assert adapter.settings("rate_limit") == {"limit": 5, "window": 2.5,
                                               "algorithm": {"name": "fixed-window", "anchor": "any"}}
     assert adapter.settings("cooldowns") == {"period": 30}
@@ -411,7 +412,7 @@ class Shop(Adapter):
 def test_adapter_file_is_loaded(tmp_path: Path) -> None:
     (tmp_path / "shop.py").write_text(ADAPTER_FILE)
     spec = load_spec(write(tmp_path, "adapter: shop.py:Shop\n"))
-    adapter = spec.make_adapter()
+    adapter = make_adapter(spec)
     assert isinstance(adapter, Adapter) and type(adapter).__name__ == "Shop"
     assert adapter.kinds() == ["sessions"]
 
@@ -423,7 +424,7 @@ def test_adapter_is_relative_to_the_file_that_names_it(tmp_path: Path) -> None:
     write(tmp_path / "app", "adapter: shop.py:Shop\n", name="base.yaml")
     spec = load_spec(write(tmp_path / "variants", "name: v\n", name="v.yaml", header="extends: ../app/base.yaml\n"))
     assert spec.adapter == f"{(tmp_path / 'app' / 'shop.py').resolve()}:Shop"
-    assert type(spec.make_adapter()).__name__ == "Shop"
+    assert type(make_adapter(spec)).__name__ == "Shop"
 
 
 def test_adapter_file_that_does_not_exist(tmp_path: Path) -> None:
@@ -431,26 +432,37 @@ def test_adapter_file_that_does_not_exist(tmp_path: Path) -> None:
     assert f"field 'adapter': file {tmp_path.resolve() / 'missing.py'} does not exist" in message
 
 
+def adapter_error(path: Path) -> str:
+    """make_adapter's error for a spec that loads: importing the adapter is the adapter layer's job (the spec
+    checks only the reference's form and file), and its error names the file too."""
+    spec = load_spec(path)
+    with pytest.raises(SpecError) as info:
+        make_adapter(spec)
+    message = str(info.value)
+    assert message.startswith(f"{path}: field 'adapter': "), message
+    return message
+
+
 def test_adapter_class_that_is_not_an_adapter(tmp_path: Path) -> None:
     (tmp_path / "shop.py").write_text(ADAPTER_FILE)
-    message = spec_error(write(tmp_path, "adapter: shop.py:NotAnAdapter\n"))
+    message = adapter_error(write(tmp_path, "adapter: shop.py:NotAnAdapter\n"))
     assert "field 'adapter'" in message and "has no Adapter subclass named 'NotAnAdapter'" in message
 
 
 def test_adapter_class_that_does_not_exist(tmp_path: Path) -> None:
     (tmp_path / "shop.py").write_text(ADAPTER_FILE)
-    message = spec_error(write(tmp_path, "adapter: shop.py:Nope\n"))
+    message = adapter_error(write(tmp_path, "adapter: shop.py:Nope\n"))
     assert "field 'adapter'" in message and "has no Adapter subclass named 'Nope'" in message
 
 
 def test_adapter_file_that_fails_to_import(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("1 / 0\n")
-    message = spec_error(write(tmp_path, "adapter: broken.py:Shop\n"))
+    message = adapter_error(write(tmp_path, "adapter: broken.py:Shop\n"))
     assert f"field 'adapter': could not import {tmp_path.resolve() / 'broken.py'}: ZeroDivisionError" in message
 
 
 def test_adapter_module_that_does_not_exist(tmp_path: Path) -> None:
-    message = spec_error(write(tmp_path, "adapter: no_such_module_for_harness_tests:Shop\n"))
+    message = adapter_error(write(tmp_path, "adapter: no_such_module_for_harness_tests:Shop\n"))
     assert "field 'adapter': could not import no_such_module_for_harness_tests: ModuleNotFoundError" in message
 
 
@@ -460,13 +472,27 @@ def test_adapter_reference_without_a_class(tmp_path: Path) -> None:
 
 
 def test_spec_adapter_subclass_needs_operations(tmp_path: Path) -> None:
-    message = spec_error(write(tmp_path, "adapter: harness.spec_adapter:SpecAdapter\n"))
+    message = adapter_error(write(tmp_path, "adapter: harness.spec_adapter:SpecAdapter\n"))
     assert "field 'adapter'" in message and "needs an 'operations' section" in message
+
+
+def test_python_adapter_without_its_rate_limit_numbers(tmp_path: Path) -> None:
+    (tmp_path / "shop.py").write_text(ADAPTER_FILE + """
+
+class Limiter(Adapter):
+    rate_limit_window = 60.0
+
+    def rate_limit_hit(self, http, key):
+        return accepted(allowed=True)
+""")
+    message = adapter_error(write(tmp_path, "adapter: shop.py:Limiter\n"))
+    assert "adapter Limiter: has rate_limit but does not set rate_limit_limit" in message
+    assert "e.g. rate_limit_limit = 10" in message
 
 
 def test_spec_adapter_subclass_by_module_gets_the_operations(tmp_path: Path) -> None:
     spec = load_spec(write(tmp_path, SESSIONS + "adapter: harness.spec_adapter:SpecAdapter\n"))
-    adapter = spec.make_adapter()
+    adapter = make_adapter(spec)
     assert isinstance(adapter, SpecAdapter)
     assert adapter.operations is spec.operations and adapter.source == spec.source
 
@@ -488,7 +514,7 @@ def test_there_are_reference_specs() -> None:
 @pytest.mark.parametrize("path", REFERENCE_SPECS, ids=lambda p: p.stem)
 def test_reference_spec_loads_with_all_seven_kinds(path: Path) -> None:
     spec = load_spec(path)
-    adapter = spec.make_adapter()
+    adapter = make_adapter(spec)
     assert sorted(adapter.kinds()) == sorted(KIND_OPERATIONS)
     assert len(adapter.kinds()) == 7
     for kind, names in KIND_OPERATIONS.items():

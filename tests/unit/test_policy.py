@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.checkers.base import Validity, Verdict, Violation, judge
+from harness.checkers.base import Validity, Verdict, Violation, apply_policy, judge
 from harness.checkers.rate_limit import check_rate_limit
 from harness.history import FaultEvent, History, Operation
-from harness.policy import DEFAULT_EXEMPT, FAULT_OF_EVENT, FAULTS, apply_policy, check_entry, effective
+from harness.policy import DEFAULT_EXEMPT, FAULTS, check_entry, effective
 from harness.spec import load_spec
 from tests.unit.histories import OK, HistoryBuilder
 
@@ -32,17 +32,17 @@ class Hits(HistoryBuilder):
         for i in range(n):
             self.hit(start + i * 0.02, replica)
 
-    def fault_at(self, fault: str, target: str, start: float, end: float) -> FaultEvent:
-        return self.history.record_fault(fault, target, start, end)
+    def fault_at(self, fault: str, target: str, start: float, end: float, heal: bool = False) -> FaultEvent:
+        return self.history.record_fault(fault, target, start, end, heal=heal)
 
 
-def counts_reset_by(*faults: tuple[str, str]) -> History:
+def counts_reset_by(*faults: tuple[str, ...]) -> History:
     """The limit allowed before the faults, and again after them, all in one window: 2x the limit."""
     b = Hits()
     b.burst(1000.1)
     t = 1001.0
-    for fault, target in faults:
-        b.fault_at(fault, target, t, t + 0.5)
+    for fault, target, *heal in faults:  # ("crash", "app-0", "heal"): the step that undoes the crash
+        b.fault_at(fault, target, t, t + 0.5, heal=bool(heal))
         t += 1.0
     b.burst(t + 0.5, replica="app-1")
     return b.history
@@ -59,7 +59,7 @@ def rate_limit_verdict(history: History) -> Verdict:
 
 
 def test_redis_restart_exempts_a_rate_limit_violation_by_default() -> None:
-    history = counts_reset_by(("restart-dependency", "redis"))
+    history = counts_reset_by(("dependency-restart", "redis"))
     verdict = rate_limit_verdict(history)
     [violation] = verdict.violations
     result = apply_policy(verdict, history, effective())
@@ -75,14 +75,14 @@ def test_redis_restart_exempts_a_rate_limit_violation_by_default() -> None:
 
 
 def test_redis_outage_exempts_it_too() -> None:
-    history = counts_reset_by(("stop-dependency", "redis"), ("start-dependency", "redis"))
+    history = counts_reset_by(("dependency-outage", "redis"), ("dependency-outage", "redis", "heal"))
     result = apply_policy(rate_limit_verdict(history), history, effective())
     assert result.validity is Validity.PASS
     assert "need not survive dependency-outage of redis" in result.notes[0]
 
 
 def test_the_violation_stands_when_the_target_removes_the_exemption() -> None:
-    history = counts_reset_by(("restart-dependency", "redis"))
+    history = counts_reset_by(("dependency-restart", "redis"))
     verdict = rate_limit_verdict(history)
     result = apply_policy(verdict, history, effective({"rate_limit": []}))
     assert result is verdict and result.validity is Validity.FAIL
@@ -94,9 +94,9 @@ def test_the_violation_stands_under_a_spec_that_removes_the_exemption(tmp_path: 
                     "policy:\n  rate_limit: {exempt: [dependency-outage:redis]}\n")
     spec = load_spec(path)
     assert spec.exempt["rate_limit"] == frozenset({"dependency-outage:redis"})
-    history = counts_reset_by(("restart-dependency", "redis"))
+    history = counts_reset_by(("dependency-restart", "redis"))
     assert apply_policy(rate_limit_verdict(history), history, spec.exempt).validity is Validity.FAIL
-    outage = counts_reset_by(("stop-dependency", "redis"), ("start-dependency", "redis"))
+    outage = counts_reset_by(("dependency-outage", "redis"), ("dependency-outage", "redis", "heal"))
     assert apply_policy(rate_limit_verdict(outage), outage, spec.exempt).validity is Validity.PASS
 
 
@@ -113,24 +113,24 @@ def test_a_violation_with_no_fault_in_between_stands() -> None:
 
 def test_a_fault_outside_the_violation_does_not_exempt_it() -> None:
     b = Hits()
-    b.fault_at("restart-dependency", "redis", 1000.0, 1000.05)  # over before the first hit
+    b.fault_at("dependency-restart", "redis", 1000.0, 1000.05)  # over before the first hit
     b.burst(1000.1)
     b.burst(1002.0, replica="app-1")
-    b.fault_at("restart-dependency", "redis", 1005.0, 1005.5)  # after the last
+    b.fault_at("dependency-restart", "redis", 1005.0, 1005.5)  # after the last
     verdict = rate_limit_verdict(b.history)
     assert apply_policy(verdict, b.history, effective()).validity is Validity.FAIL
 
 
 def test_a_fault_under_way_at_the_first_operation_counts() -> None:
     b = Hits()
-    b.fault_at("restart-dependency", "redis", 999.0, 1000.15)  # still healing during the first hits
+    b.fault_at("dependency-restart", "redis", 999.0, 1000.15)  # still healing during the first hits
     b.burst(1000.1)
     b.burst(1002.0, replica="app-1")
     assert apply_policy(rate_limit_verdict(b.history), b.history, effective()).validity is Validity.PASS
 
 
 def test_an_exempt_and_a_non_exempt_fault_in_between_stand() -> None:
-    history = counts_reset_by(("restart-dependency", "redis"), ("crash", "app-0"))
+    history = counts_reset_by(("dependency-restart", "redis"), ("crash", "app-0"))
     verdict = rate_limit_verdict(history)
     result = apply_policy(verdict, history, effective())
     assert result is verdict and result.validity is Validity.FAIL
@@ -144,8 +144,8 @@ def test_an_exempt_and_a_non_exempt_fault_in_between_stand() -> None:
 
 
 def test_a_target_narrows_the_exemption() -> None:
-    postgres = counts_reset_by(("restart-dependency", "postgres"))
-    redis = counts_reset_by(("restart-dependency", "redis"))
+    postgres = counts_reset_by(("dependency-restart", "postgres"))
+    redis = counts_reset_by(("dependency-restart", "redis"))
     narrow = effective({"rate_limit": ["dependency-restart:redis"]})
     assert apply_policy(rate_limit_verdict(redis), redis, narrow).validity is Validity.PASS
     assert apply_policy(rate_limit_verdict(postgres), postgres, narrow).validity is Validity.FAIL
@@ -156,12 +156,12 @@ def test_a_target_narrows_the_exemption() -> None:
 
 
 def test_a_heal_belongs_to_its_fault() -> None:
-    history = counts_reset_by(("network-cut", "app-0"), ("network-heal", "app-0"))
+    history = counts_reset_by(("network-cut", "app-0"), ("network-cut", "app-0", "heal"))
     verdict = rate_limit_verdict(history)
     assert apply_policy(verdict, history, effective()).validity is Validity.FAIL
     cut = apply_policy(verdict, history, effective({"rate_limit": ["network-cut:app-0"]}))
     assert cut.validity is Validity.PASS and "need not survive network-cut of app-0" in cut.notes[0]
-    restarted = counts_reset_by(("crash", "app-0"), ("start", "app-0"))
+    restarted = counts_reset_by(("crash", "app-0"), ("crash", "app-0", "heal"))
     assert apply_policy(rate_limit_verdict(restarted), restarted,
                         effective({"rate_limit": ["crash"]})).validity is Validity.PASS
 
@@ -172,7 +172,7 @@ def test_a_heal_belongs_to_its_fault() -> None:
 def sessions_violation() -> tuple[History, Verdict]:
     b = HistoryBuilder("sessions")
     login = b.op("login", args={"user": "al"}, value={"token": "t"})
-    b.fault("restart-dependency", "redis")
+    b.fault("dependency-restart", "redis")
     whoami = b.op("whoami", "app-1", args={"token": "t"}, value={"accepted": False}, status=401)
     violation = Violation("sessions", "lost-session", "token t of al was forgotten", replica="app-1",
                           op_ids=(login.id, whoami.id), time=whoami.start)
@@ -189,7 +189,7 @@ def test_the_default_exempts_rate_limits_only() -> None:
 def test_evidence_of_several_kinds_must_be_exempt_for_each() -> None:
     b = Hits()
     hit = b.hit(1000.1)
-    b.fault_at("restart-dependency", "redis", 1001.0, 1001.5)
+    b.fault_at("dependency-restart", "redis", 1001.0, 1001.5)
     login = b.op("login", kind="sessions", at=1002.0, args={"user": "al"}, value={"token": "t"})
     verdict = Verdict("x", Validity.FAIL, (Violation("x", "mixed", "m", op_ids=(hit.id, login.id)),))
     assert apply_policy(verdict, b.history, effective()).validity is Validity.FAIL
@@ -198,14 +198,14 @@ def test_evidence_of_several_kinds_must_be_exempt_for_each() -> None:
 
 
 def test_a_violation_without_known_operations_stands() -> None:
-    history = counts_reset_by(("restart-dependency", "redis"))
+    history = counts_reset_by(("dependency-restart", "redis"))
     verdict = Verdict("x", Validity.FAIL, (Violation("x", "k", "no evidence"),
                                            Violation("x", "k", "unknown ids", op_ids=(999,))))
     assert apply_policy(verdict, history, effective()) is verdict
 
 
 def test_only_the_exempt_violations_of_a_verdict_move() -> None:
-    history = counts_reset_by(("restart-dependency", "redis"))
+    history = counts_reset_by(("dependency-restart", "redis"))
     [exempt] = rate_limit_verdict(history).violations
     standing = Violation("rate_limit", "over-limit", "no fault here", op_ids=(0, 1))  # before the restart
     verdict = Verdict("rate_limit", Validity.FAIL, (exempt, standing), notes=("earlier note",))
@@ -219,7 +219,7 @@ def test_only_the_exempt_violations_of_a_verdict_move() -> None:
 
 
 def test_an_unknown_verdict_stays_unknown() -> None:
-    history = counts_reset_by(("restart-dependency", "redis"))
+    history = counts_reset_by(("dependency-restart", "redis"))
     [violation] = rate_limit_verdict(history).violations
     unknown = Verdict("rate_limit", Validity.UNKNOWN, (violation,), notes=("half the reads timed out",))
     result = apply_policy(unknown, history, effective())
@@ -230,7 +230,7 @@ def test_an_unknown_verdict_stays_unknown() -> None:
 
 
 def test_a_passing_verdict_is_unchanged() -> None:
-    history = counts_reset_by(("restart-dependency", "redis"))
+    history = counts_reset_by(("dependency-restart", "redis"))
     verdict = Verdict("rate_limit", Validity.PASS)
     assert apply_policy(verdict, history, effective()) is verdict
 
@@ -239,7 +239,7 @@ def test_a_passing_verdict_is_unchanged() -> None:
 
 
 def test_judge_applies_the_policy() -> None:
-    history = counts_reset_by(("restart-dependency", "redis"))
+    history = counts_reset_by(("dependency-restart", "redis"))
     assert judge(history, [check_rate_limit]).validity is Validity.FAIL  # no policy given: none applied
     result = judge(history, [check_rate_limit], effective())
     assert result.validity is Validity.PASS
@@ -248,7 +248,7 @@ def test_judge_applies_the_policy() -> None:
 
 
 def test_judge_keeps_other_checkers_failures() -> None:
-    history = counts_reset_by(("restart-dependency", "redis"))
+    history = counts_reset_by(("dependency-restart", "redis"))
 
     def racy(h: History) -> Verdict:
         return Verdict("racy", Validity.FAIL, (Violation("racy", "race", "no fault explains this"),))
@@ -265,12 +265,13 @@ def test_judge_keeps_other_checkers_failures() -> None:
 # --- entries and defaults -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("entry", ["crash", "dependency-restart:redis", "network-cut:app-1", "pause", "scale"])
+@pytest.mark.parametrize("entry", ["crash", "graceful-restart", "rolling-restart", "dependency-restart:redis", "network-cut:app-1", "pause",
+                                   "scale"])
 def test_known_entries(entry: str) -> None:
     assert check_entry(entry) == entry
 
 
-@pytest.mark.parametrize("entry", ["explode", "restart-dependency:redis", "Crash", "", ":redis"])
+@pytest.mark.parametrize("entry", ["explode", "restart-dependency:redis", "restart", "Crash", "", ":redis"])
 def test_unknown_entries_say_what_is_allowed(entry: str) -> None:
     with pytest.raises(ValueError) as info:
         check_entry(entry)
@@ -279,10 +280,7 @@ def test_unknown_entries_say_what_is_allowed(entry: str) -> None:
     assert "expected one of " + ", ".join(sorted(FAULTS)) in message
 
 
-def test_every_fault_event_maps_to_a_policy_fault() -> None:
-    assert set(FAULT_OF_EVENT.values()) == FAULTS
-    assert FAULT_OF_EVENT["restart-dependency"] == "dependency-restart"
-    assert FAULT_OF_EVENT["start-dependency"] == FAULT_OF_EVENT["stop-dependency"] == "dependency-outage"
+def test_default_exemptions_are_valid_entries() -> None:
     for entries in DEFAULT_EXEMPT.values():
         for entry in entries:
             check_entry(entry)

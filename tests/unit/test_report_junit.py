@@ -8,12 +8,13 @@ from typing import Any
 
 from junitparser import Error, Failure, JUnitXml
 
-from harness.report.junit import classname, write_junit
+from harness.report.junit import classname, replay_command, write_junit
 from harness.report.redact import Redactor
 
 
 def _record(validity: str, **extra: Any) -> dict[str, Any]:
     base = {"nodeid": "scenarios/test_restart.py::test_sessions_survive_crash[memory]", "seed": 42,
+            "spec": "targets/refapp/memory.yaml",
             "scenario": "sessions survive a crash", "target": "refapp-memory", "replicas": 2,
             "checker": "sessions", "validity": validity, "violations": [], "notes": [], "stats": {}}
     return {**base, **extra}
@@ -45,7 +46,12 @@ def test_a_failing_verdict_is_a_failure_with_all_evidence_and_the_replay(tmp_pat
     assert '"status": 401' in failure.text and '"user": "bob"' in failure.text
     assert "operations: 3, 9" in failure.text
     assert "note: 2 reads were indeterminate" in failure.text
-    assert "pytest 'scenarios/test_restart.py::test_sessions_survive_crash[memory]' --seed 42" in failure.text
+    # the same command the terminal prints: it names the target spec, so it runs as it is
+    replay = replay_command("scenarios/test_restart.py::test_sessions_survive_crash[memory]",
+                            "targets/refapp/memory.yaml", 42)
+    assert replay == ("replay: pytest 'scenarios/test_restart.py::test_sessions_survive_crash[memory]' "
+                      "--target targets/refapp/memory.yaml --seed 42")
+    assert replay in failure.text
 
 
 def test_a_passing_verdict_has_no_result(tmp_path: Path) -> None:
@@ -95,3 +101,16 @@ def test_text_xml_cannot_carry_is_replaced_and_secrets_redacted(tmp_path: Path) 
 def test_classname_is_the_module_path() -> None:
     assert classname("scenarios/test_restart.py::test_x[a-b]") == "scenarios.test_restart"
     assert classname("") == "harness"
+
+
+def test_an_installed_harness_replays_a_bundled_scenario_by_its_module(monkeypatch, tmp_path: Path) -> None:
+    from harness import bundled
+
+    monkeypatch.chdir(tmp_path)  # the user's folder: no scenarios/ in it
+    monkeypatch.setattr(bundled, "SOURCE_TREE", None)
+    assert replay_command("scenarios/test_restart.py::test_state_survives[crash]", "spec.yaml", 7) == (
+        "replay: pytest --pyargs 'harness.scenarios.test_restart::test_state_survives[crash]' "
+        "--target spec.yaml --seed 7")
+    # a team's own scenario file is replayed by its path, as pytest named it
+    assert replay_command("tests/test_mine.py::test_x", "spec.yaml", 7) == (
+        "replay: pytest 'tests/test_mine.py::test_x' --target spec.yaml --seed 7")

@@ -73,11 +73,16 @@ def test_lost_session_names_token_replica_and_fault() -> None:
 
 
 def test_unknown_login_is_neither_lost_nor_proof() -> None:
+    """A login of unknown outcome (here even with the token it would have returned) creates no session
+    that must exist: its token rejected later is not lost, and it is not counted as acknowledged."""
     b = Builder()
-    b.login("app-0", "never-seen", outcome=Outcome.UNKNOWN)
+    b.op("login", "app-0", Outcome.UNKNOWN, {"user": "bob"}, {"token": "tok-unacked", "user": "bob"}, status=None)
     b.login("app-0", "tok-a")
+    b.read("app-1", "tok-unacked", False, user="bob")
     b.read("app-1", "tok-a", True)
-    assert check_sessions(b.history).ok
+    verdict = check_sessions(b.history)
+    assert verdict.ok, verdict.explain()
+    assert verdict.stats["acknowledged"] == 1 and verdict.stats["reads_judged"] == 1
 
 
 def test_timed_out_read_is_no_evidence() -> None:

@@ -482,7 +482,7 @@ def test_quote_without_expiry_is_an_extraction_error() -> None:
 
 def test_spec_adapter_kinds_supports_and_settings() -> None:
     spec = adapter({**RECORDS, **FILES, "rate_limit": {"hit": {"path": "/h"}, "limit": 3, "window": 1.5}})
-    assert spec.kinds() == ["records", "files", "rate_limit"]
+    assert spec.kinds() == ["files", "rate_limit", "records"]  # the vocabulary's order
     assert spec.supports("records", "list") and not spec.supports("sessions", "login")
     assert not spec.supports("records", "nonsense")
     assert spec.settings("rate_limit") == {"limit": 3, "window": 1.5,

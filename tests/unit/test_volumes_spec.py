@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.docker import render_env
+from harness.backends.app_env import render_env
 from harness.errors import SpecError
 from harness.spec import load_spec
 

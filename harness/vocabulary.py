@@ -1,0 +1,87 @@
+"""The domain's words, written once: state kinds, faults, backends and suites.
+
+Every other module takes its names from here (spec models, policy entries, recorded
+fault events, test ids, the CLI's choices, reports), so a name a user copies from
+one place (a test id, a report) is accepted in every other (a policy entry, ``-k``).
+This module imports nothing of the harness: it sits below everything else.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class StateKind(StrEnum):
+    """What users rely on an app to keep; one workload and one checker each."""
+
+    SESSIONS = "sessions"
+    FILES = "files"
+    QUOTES = "quotes"
+    RATE_LIMIT = "rate_limit"
+    COOLDOWNS = "cooldowns"
+    RECORDS = "records"
+    COUNTERS = "counters"
+
+
+class FaultName(StrEnum):
+    """One name per fault: the fault object's ``name``, the test id, the recorded event, the policy entry.
+
+    A heal is recorded under its fault's name with ``heal=True`` (the crash's restart, the
+    outage's end), so a reader never has to know which verb undoes which fault.
+    """
+
+    CRASH = "crash"
+    GRACEFUL_RESTART = "graceful-restart"
+    REDEPLOY = "redeploy"
+    ROLLING_RESTART = "rolling-restart"
+    SCALE = "scale"
+    PAUSE = "pause"
+    DEPENDENCY_RESTART = "dependency-restart"
+    DEPENDENCY_OUTAGE = "dependency-outage"
+    NETWORK_CUT = "network-cut"
+
+
+#: faults during which a dependency is out of the replicas' reach: writes then must fail loudly.
+#: The value says whether the fault has a separate heal that ends the outage (``True``) or the
+#: outage is the fault event itself (a restart: down while it lasts).
+OUTAGE_FAULTS: dict[FaultName, bool] = {
+    FaultName.DEPENDENCY_OUTAGE: True,
+    FaultName.NETWORK_CUT: True,
+    FaultName.DEPENDENCY_RESTART: False,
+}
+
+
+class BackendName(StrEnum):
+    """Where a deployment runs; ``auto`` picks docker when an engine answers, local otherwise."""
+
+    AUTO = "auto"
+    DOCKER = "docker"
+    LOCAL = "local"
+
+    @classmethod
+    def concrete(cls) -> tuple["BackendName", ...]:
+        """The backends a deployment really runs on (``auto`` only chooses one of them)."""
+        return tuple(b for b in cls if b is not cls.AUTO)
+
+
+class Suite(StrEnum):
+    """A named set of scenarios; its pytest marker is the name with ``_`` for ``-``."""
+
+    RESTART = "restart"
+    SCALE_OUT = "scale-out"
+    DEPENDENCY = "dependency"
+    LOAD = "load"
+
+    @property
+    def marker(self) -> str:
+        return self.value.replace("-", "_")
+
+    @property
+    def description(self) -> str:
+        return f"scenarios of the {self.value} suite"
+
+
+#: what ``harness run`` runs when no ``--suite`` is given: load is heavier and asked for by name
+DEFAULT_SUITES: tuple[Suite, ...] = (Suite.RESTART, Suite.SCALE_OUT, Suite.DEPENDENCY)
+
+__all__ = ["DEFAULT_SUITES", "OUTAGE_FAULTS", "BackendName", "FaultName", "StateKind", "Suite"]

@@ -1,0 +1,1 @@
+"""The bundled scenario suites; installed as the harness.scenarios package (see pyproject.toml)."""
