@@ -44,7 +44,7 @@ from harness.errors import SpecError
 from harness.history import Outcome
 from harness.outcome import status_outcome
 
-from harness.operation_table import KIND_OPERATIONS, OPERATIONS, REQUIRED, SETTINGS, OperationDef
+from harness.operation_table import KIND_OPERATIONS, OPERATIONS, REQUIRED, SETTINGS, TABLE, OperationDef
 from harness.vocabulary import StateKind
 
 #: What an operation returns: the outcome, and a value the checkers read.
@@ -168,7 +168,32 @@ class Adapter:
         return type(self).__name__
 
     def perform(self, kind: str, operation: str, http: ReplicaHttp, variables: Mapping[str, Any]) -> Reply:
-        return getattr(self, f"{kind}_{operation}")(http, **variables)
+        """Call the operation's method; its reply gets the variables the table's reply echoes (see ``echoed``)."""
+        outcome, value = getattr(self, f"{kind}_{operation}")(http, **variables)
+        return outcome, with_echoed(TABLE[(StateKind(kind), operation)], variables, value)
+
+
+def echoed(op: OperationDef) -> tuple[str, ...]:
+    """The variables every reply of ``op`` carries back (a login's ``user``, an update's ``id``).
+
+    A YAML operation's reader fills them from the variables; a Python method need not
+    repeat what it was given, so ``Adapter.perform`` fills them the same way, and a
+    message reads "session of user 'alice'" whichever way the target is described.
+    """
+    return tuple(v for v in op.variables if op.replies and all(v in keys for keys in op.replies.values()))
+
+
+def with_echoed(op: OperationDef, variables: Mapping[str, Any], value: Any) -> Any:
+    """``value`` (a reply's dict) with each echoed variable it lacks or leaves None set from ``variables``."""
+    if not isinstance(value, dict):
+        return value
+    missing = {k: variables[k] for k in echoed(op) if value.get(k) is None and k in variables}
+    return {**value, **missing} if missing else value
+
+
+class StepFailed(Exception):
+    """A setup step before an operation was refused or not answered: the operation's own request was never
+    sent, so it did not take effect (outcome ``fail``, whatever the step's status)."""
 
 
 def _stub(op: OperationDef) -> Callable[..., Reply]:
@@ -189,5 +214,5 @@ for _op in OPERATIONS:
     setattr(Adapter, _op.method, _stub(_op))
 del _op
 
-__all__ = ["KIND_OPERATIONS", "REQUIRED", "Adapter", "ReplicaHttp", "Reply", "accepted", "rejected", "response_cookies",
-           "unexpected"]
+__all__ = ["KIND_OPERATIONS", "REQUIRED", "Adapter", "ReplicaHttp", "Reply", "StepFailed", "accepted", "echoed",
+           "rejected", "response_cookies", "unexpected", "with_echoed"]

@@ -76,11 +76,14 @@ class Redeployable(Capability):
 
     @recorded(FaultName.REDEPLOY)
     def redeploy(self, replica: str) -> None:
-        """Remove the replica and create it anew: its writable layer is gone, as after a deploy."""
-        self._stop(replica)
+        """Remove the replica and create it anew: its writable layer is gone, as after a deploy.
+        The event's detail says how the stop ended and where the new replica listens."""
+        before = self._address(replica)
+        self._stop_noted(replica)
         self._remove(replica)
         self._create_replica(replica)
         self.wait_ready(replica)
+        self._note_address(replica, before)
 
 
 class Scalable(Capability):
@@ -104,7 +107,7 @@ class Scalable(Capability):
             self.replicas.extend(names)
             self._bring_up(names)
         for name in self.replicas[count:][::-1]:
-            self._stop(name)
+            self._stop_noted(name, prefix=f"{name}: ")
             self._remove(name)
             self.replicas.remove(name)
 

@@ -299,7 +299,7 @@ exit status: 0 the reports were written; 2 the folder is not a run folder."""
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report.folder import write_reports
-    from harness.report.redact import spec_secrets
+    from harness.spec import spec_secrets
     from harness.report.terminal import print_verdicts
     from harness.spec import load_spec
 
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except HarnessError as exc:
-        from harness.report.redact import scrub
+        from harness.redaction import scrub
 
         console.print(f"[bold red]error:[/] {escape(scrub(str(exc)))}")
         return 2

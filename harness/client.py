@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from harness.adapter import Adapter, ReplicaHttp
+from harness.adapter import Adapter, ReplicaHttp, StepFailed
 from harness.errors import SpecError
 from harness.history import History, Operation, Outcome
 from harness.outcome import error_outcome
@@ -30,7 +30,8 @@ class Client:
 
     ``call`` performs an abstract operation through the target's adapter (what
     workloads use). It never raises for a failed call: the outcome says what
-    happened. A spec error found at run time (a value the spec says to extract is
+    happened (a YAML setup step refused or unanswered, ``StepFailed``, is ``fail``: the
+    operation's own request was never sent). A spec error found at run time (a value the spec says to extract is
     not there) is recorded, then raised: it stops the run instead of filling the
     history with operations nobody can judge.
     """
@@ -60,6 +61,8 @@ class Client:
             outcome, value = self.adapter.perform(kind, name, http, variables)
         except SpecError as exc:
             outcome, error, raised = Outcome.UNKNOWN, f"{type(exc).__name__}: {exc}", exc
+        except StepFailed as exc:  # a setup step failed: the operation's own request was never sent
+            outcome, error = Outcome.FAIL, f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
             outcome = error_outcome(exc, answered=bool(responses))
             error = f"{type(exc).__name__}: {exc}"

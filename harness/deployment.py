@@ -15,9 +15,11 @@ import functools
 import threading
 from contextlib import contextmanager
 import time
+from dataclasses import dataclass
 from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, Iterator, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,7 +28,7 @@ from harness.errors import BackendError, DeploymentError, ReadinessTimeout
 from harness.history import History
 from harness.spec import TargetSpec
 from harness.tls import tls_context
-from harness.vocabulary import FaultName
+from harness.vocabulary import KILLED_ON_STOP, FaultName
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,6 +47,26 @@ def first_error(futures: list[Future[Any]]) -> None:
             future.result()
     for future in futures:
         future.result()
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """How a graceful stop ended: the replica exited on SIGTERM, or was killed after the stop timeout.
+
+    A backend's ``_stop`` returns it, and the verb that stopped the replica writes it into its
+    fault event's detail: an app that ignores SIGTERM is killed, and a "graceful" restart of
+    it was a crash (``harness.checkers.faults_as_claimed`` reports that as a finding).
+    """
+
+    killed: bool
+    seconds: float
+    timeout: float
+
+    def describe(self) -> str:
+        """The detail words; a kill starts with ``KILLED_ON_STOP``, which the finding looks for."""
+        if self.killed:
+            return f"{KILLED_ON_STOP}: killed after {self.seconds:.1f} s (stop_timeout {self.timeout:g} s)"
+        return f"exited on SIGTERM after {self.seconds:.1f} s"
 
 
 def recorded(fault: FaultName, heal: bool = False) -> Callable[[F], F]:
@@ -76,6 +98,8 @@ class Deployment(ABC):
         self.replicas: list[str] = []
         #: set when a replica's start failed or the run is stopping: the others stop waiting for theirs
         self._stop_waiting = threading.Event()
+        #: per thread, the notes of the fault events being recorded (innermost last): what a verb saw
+        self._noting = threading.local()
 
     # ---- primitives a backend supplies -------------------------------------------
     @abstractmethod
@@ -90,8 +114,9 @@ class Deployment(ABC):
     def _signal(self, replica: str, signal: str) -> None: ...
 
     @abstractmethod
-    def _stop(self, replica: str) -> None:
-        """Graceful stop: SIGTERM, then SIGKILL after the spec's stop_timeout."""
+    def _stop(self, replica: str) -> Stopped | None:
+        """Graceful stop: SIGTERM, then SIGKILL after the spec's stop_timeout; how it ended
+        (None: this backend cannot tell)."""
 
     @abstractmethod
     def _start(self, replica: str) -> None:
@@ -111,16 +136,54 @@ class Deployment(ABC):
     # ---- recording -------------------------------------------------------------------
     @contextmanager
     def recording(self, fault: FaultName, target: Any, heal: bool = False) -> Iterator[None]:
-        """Record what the block does to ``target`` as one fault event, with its error if it fails."""
+        """Record what the block does to ``target`` as one fault event, with its error if it fails.
+
+        The event's detail is the error (``failed: ...``) first, then what the block noted
+        (``note``): how a stop ended, where a replica came back.
+        """
         start = self.history.clock.now()
-        detail = ""
+        notes: list[str] = []
+        stack = self._notes()
+        stack.append(notes)
         try:
             yield
         except BaseException as exc:
-            detail = f"failed: {exc!r}"[:500]
+            notes.insert(0, f"failed: {exc!r}"[:500])
             raise
         finally:
-            self.history.record_fault(fault, str(target), start, self.history.clock.now(), detail, heal)
+            stack.pop()
+            self.history.record_fault(fault, str(target), start, self.history.clock.now(), "; ".join(notes), heal)
+
+    def _notes(self) -> list[list[str]]:
+        if not hasattr(self._noting, "stack"):
+            self._noting.stack = []
+        return self._noting.stack
+
+    def note(self, text: str) -> None:
+        """Add ``text`` to the detail of the fault event this thread is recording (none: dropped)."""
+        stack = self._notes()
+        if stack:
+            stack[-1].append(text)
+
+    def _stop_noted(self, replica: str, prefix: str = "") -> None:
+        """Stop gracefully and note how the stop ended (SIGTERM obeyed, or a kill after the timeout)."""
+        stopped = self._stop(replica)
+        if stopped is not None:
+            self.note(prefix + stopped.describe())
+
+    def _address(self, replica: str) -> str | None:
+        """The replica's base URL, or None when it has none now (it is down)."""
+        try:
+            return self.endpoint(replica)
+        except BackendError:
+            return None
+
+    def _note_address(self, replica: str, before: str | None) -> None:
+        """Note that a replica came back on another port (normal on docker: said plainly, since a
+        client holding the old address would now reach nothing, or another replica)."""
+        after = self._address(replica)
+        if before is not None and after is not None and after != before:
+            self.note(f"came back on {urlsplit(after).netloc} (was :{urlsplit(before).port})")
 
     # ---- readiness ---------------------------------------------------------------
     def wait_ready(self, replica: str, timeout: float | None = None) -> float:
@@ -213,9 +276,11 @@ class Deployment(ABC):
                 self._restart(replica)
 
     def _restart(self, replica: str) -> None:
-        self._stop(replica)
+        before = self._address(replica)
+        self._stop_noted(replica)
         self._start(replica)
         self.wait_ready(replica)
+        self._note_address(replica, before)
 
     # ---- naming and lifecycle ----------------------------------------------------
     @staticmethod

@@ -193,7 +193,8 @@ class Harness:
 
         ``extra`` goes into its entry of verdicts.json (the load suite puts its figures there).
         """
-        from harness.report.redact import process_redactor, spec_secrets
+        from harness.redaction import process_redactor
+        from harness.spec import spec_secrets
 
         # Redacted before anything is written: no raw history or verdict is ever on disk.
         redactor = process_redactor(spec_secrets(self.spec)).collect_history(result.history)
@@ -236,17 +237,23 @@ class Harness:
             pytest.skip(f"{result.scenario} on {result.target}: {result.verdict.notes[0]}")
         if not result.verdict.ok:
             from harness.report.junit import replay_command
-            from harness.report.redact import Redactor, spec_secrets
+            from harness.redaction import Redactor
+            from harness.spec import spec_secrets
 
             replay = replay_command(self._node.nodeid, self.spec.source, self.seed)
             # The terminal is a report too: the same secrets are redacted as in the run folder.
             redactor = Redactor(spec_secrets(self.spec)).collect_history(result.history)
-            text = f"{result.scenario} on {result.target}: {result.verdict.explain()}\n{replay}"
+            from harness.checkers.causes import causes
+
+            explained = causes(result.verdict, result.history)
+            cause = f"cause: {explained['summary']}\n" if explained else ""
+            text = f"{result.scenario} on {result.target}: {cause}{result.verdict.explain()}\n{replay}"
             pytest.fail(redactor.text(text), pytrace=False)
         if result.verdict.findings:
             import warnings
 
-            from harness.report.redact import Redactor, spec_secrets
+            from harness.redaction import Redactor
+            from harness.spec import spec_secrets
 
             # A pass with findings of the declared model: pytest's warnings summary shows them.
             redactor = Redactor(spec_secrets(self.spec)).collect_history(result.history)
@@ -345,7 +352,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         _give_harness_error(item, report, exc, call.when)
         return
     from harness.report.errors import console_text, error_record
-    from harness.report.redact import scrub, spec_secrets
+    from harness.redaction import scrub
+    from harness.spec import spec_secrets
 
     state = item.config.stash.get(state_key, None)
     spec = state.spec if state is not None else None
@@ -373,7 +381,7 @@ def _give_harness_error(item: pytest.Item, report: pytest.TestReport, exc: Excep
     if not isinstance(exc, HarnessError):
         return
     from harness.report.errors import error_entry
-    from harness.report.redact import spec_secrets
+    from harness.spec import spec_secrets
 
     state = item.config.stash.get(state_key, None)
     entry = error_entry(exc, spec_secrets(state.spec if state is not None else None), phase)
@@ -429,7 +437,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def _render(state: SessionState) -> None:
     from harness.report.folder import write_reports
-    from harness.report.redact import spec_secrets
+    from harness.spec import spec_secrets
 
     write_reports(state.out, extra_secrets=spec_secrets(state.spec))  # type: ignore[arg-type]
 

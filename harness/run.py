@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Sequence
 
 from harness import capabilities, run_folder
 from harness.backends import Deployer, docker_deployer
-from harness.checkers.base import Checker, Verdict, judge
+from harness.checkers.base import Checker, Verdict, judge, not_in_spec
+from harness.checkers.causes import causes
+from harness.checkers.faults_as_claimed import with_fault_findings
 from harness.adapter import Adapter
 from harness.client import Client
 from harness.deployment import Deployment
@@ -45,10 +47,23 @@ class Result:
     verdict: Verdict
     history: History
     replicas: int
+    #: the state kinds the target's spec (or adapter) has; None when not known (a hand-made Result)
+    kinds: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict:
-        return {"scenario": self.scenario, "target": self.target, "replicas": self.replicas,
-                **self.verdict.to_dict()}
+        """The record of verdicts.json (``harness.run_folder.Record``): the verdict, and what a reader asks
+        next: the cause of its violations (``causes``) and the kinds the target lacks (``not_in_spec``)."""
+        record = {"scenario": self.scenario, "target": self.target, "replicas": self.replicas,
+                  **self.verdict.to_dict()}
+        explained = causes(self.verdict, self.history)
+        if explained is not None:
+            record["causes"] = explained
+        # an idle checker's kind is "not in the spec" only when the spec lacks it (a narrow workload
+        # may leave a kind the target has unjudged: that is not the target's doing)
+        absent = [k for k in not_in_spec(self.verdict) if self.kinds is None or k not in self.kinds]
+        if absent:
+            record["not_in_spec"] = absent
+        return record
 
 
 #: Writes while one fault is under way: at most this many, one every STEP_INTERVAL seconds.
@@ -110,7 +125,8 @@ def drive(deployment: Deployment, scenario: Scenario, adapter: Adapter | None = 
             finally:
                 writer.finish()
         scenario.workload.final_read(client, list(deployment.replicas))
-    return judge(deployment.history, scenario.checkers, spec.exempt)
+    # a graceful stop that was a kill is a finding: the scenario did not test what its name says
+    return with_fault_findings(judge(deployment.history, scenario.checkers, spec.exempt), deployment.history)
 
 
 def execute(spec: TargetSpec, scenario: Scenario, replicas: int, deployer: Deployer = docker_deployer) -> Result:
@@ -120,7 +136,7 @@ def execute(spec: TargetSpec, scenario: Scenario, replicas: int, deployer: Deplo
     adapter = make_adapter(spec)  # a Python adapter that cannot load fails before anything starts
     with deployer(spec, count, history) as deployment:
         verdict = drive(deployment, scenario, adapter)
-    return Result(scenario.name, spec.name, verdict, history, count)
+    return Result(scenario.name, spec.name, verdict, history, count, tuple(str(k) for k in adapter.kinds()))
 
 
 def save(result: Result, out: Path, slug: str, redactor: "Redactor | None" = None) -> Path:

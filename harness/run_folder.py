@@ -78,6 +78,10 @@ class Record(TypedDict, total=False):
     stats: dict[str, Any]
     findings: list[dict[str, Any]]
     nothing_to_check: bool
+    #: the violations grouped by cause (``harness.checkers.causes``): ``summary``, ``faults``, ``groups``;
+    #: absent when the verdict has no violation
+    causes: dict[str, Any]
+    not_in_spec: list[str]  # state kinds no checker found an operation of, while others judged
     history: str  # the history file, relative to the folder
     error: ErrorEntry
     load: dict[str, Any]  # a load scenario's figures; ``report``: its locust report, relative to the folder
@@ -85,7 +89,7 @@ class Record(TypedDict, total=False):
 
 
 class Redacting(Protocol):
-    """What writing needs of a redactor (``harness.report.redact.Redactor``)."""
+    """What writing needs of a redactor (``harness.redaction.Redactor``)."""
 
     def value(self, data: Any) -> Any: ...
 

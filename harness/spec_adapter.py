@@ -1,7 +1,11 @@
 """An adapter made from a spec's ``operations`` section: render the request, read the answer.
 
-Rendering fills placeholders; reading picks the status category (accepted,
-limited, rejected, anything else) and extracts the declared values. A required
+Rendering fills placeholders; setup steps (``before``) are sent first, each feeding
+what it extracts to the next and to the operation; reading picks the status category
+(rules with headers first, then accepted, limited, rejected, anything else) and
+extracts the declared values. A step refused or unanswered raises ``StepFailed``
+(outcome ``fail``: the operation's own request was never sent). Redirects are followed
+only where a spec says so (``send``). A required
 value the response does not hold (a login answered 200 without the token the spec
 points at) is a mistake in the spec, not an outcome of the app: it stops the run
 with an error naming the spec file, the field and what was expected.
@@ -14,22 +18,24 @@ so that neither of them imports the other's layer.
 from __future__ import annotations
 
 import hashlib
+import html
 import importlib
 import importlib.util
+import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import BaseModel
 
-from harness.adapter import Adapter, ReplicaHttp, Reply, response_cookies, unexpected
+from harness.adapter import Adapter, ReplicaHttp, Reply, StepFailed, response_cookies, unexpected
 from harness.errors import ExtractionError, SpecError
 from harness.history import Outcome
-from harness.operation_table import ACCEPTED, LIMITED, REJECTED, SETTINGS, TABLE
-from harness.operations import PLACEHOLDER, Extraction, HttpOperation, Operations
+from harness.operation_table import ACCEPTED, REJECTED, SETTINGS, TABLE
+from harness.operations import PLACEHOLDER, Extraction, HttpOperation, Operations, Step, HttpRequest
 from harness.spec import adapter_reference
 from harness.vocabulary import StateKind
 
@@ -39,14 +45,19 @@ if TYPE_CHECKING:
 _MISSING = object()
 
 
+def text(value: Any) -> str:
+    """A value as text inside a string: a mapping or a list as its JSON text (a record's data), else ``str``."""
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
 def render(template: Any, variables: Mapping[str, Any], escape: Callable[[str], str] = str) -> Any:
     """Fill placeholders; a string that is exactly one placeholder becomes the value itself (typed)."""
     if isinstance(template, str):
         whole = PLACEHOLDER.fullmatch(template)
         if whole:
             value = variables[whole.group(1)]
-            return escape(str(value)) if escape is not str else value
-        return PLACEHOLDER.sub(lambda m: escape(str(variables[m.group(1)])), template)
+            return escape(text(value)) if escape is not str else value
+        return PLACEHOLDER.sub(lambda m: escape(text(variables[m.group(1)])), template)
     if isinstance(template, dict):
         return {render(k, variables, escape): render(v, variables, escape) for k, v in template.items()}
     if isinstance(template, list):
@@ -67,27 +78,45 @@ def json_path(body: Any, path: str) -> Any:
     return node
 
 
-def extract(response: httpx.Response, how: Extraction) -> Any:
-    """The value an extraction points at (narrowed by its pattern), or _MISSING."""
+def extract(response: httpx.Response, how: Extraction, variables: Mapping[str, Any] | None = None,
+            chain: tuple[httpx.Response, ...] = ()) -> Any:
+    """The value an extraction points at (narrowed by its pattern), or _MISSING.
+
+    ``variables`` fill the pattern's placeholders, escaped (``re.escape``): the value is
+    searched for literally. ``chain``: the redirects followed before ``response``, whose
+    cookies count too (a login's 302 sets the cookie the page after it does not repeat).
+    """
     if how.header is not None:
         value = response.headers.get(how.header, _MISSING)
     elif how.cookie is not None:
-        value = response_cookies(response).get(how.cookie, _MISSING)
+        cookies: dict[str, str] = {}
+        for hop in (*chain, response):
+            cookies.update(response_cookies(hop))
+        value = cookies.get(how.cookie, _MISSING)
+    elif how.body:
+        value = response.text
     else:
         try:
             value = json_path(response.json(), how.json_path or "")
         except ValueError:
             value = _MISSING
-    if how.pattern is None or value is _MISSING or value is None:
-        return value
-    match = re.search(how.pattern, str(value))
-    if match is None:
-        return _MISSING
-    return match.group(1) if match.groups() else match.group(0)
+    if how.pattern is not None and value is not _MISSING and value is not None:
+        match = re.search(render(how.pattern, variables or {}, escape=re.escape), str(value))
+        if match is None:
+            return _MISSING
+        value = match.group(1) if match.groups() else match.group(0)
+        if how.body and value is not None:
+            value = html.unescape(value)  # a page shows stored text escaped
+    if how.parse == "json" and value is not _MISSING and value is not None:
+        try:
+            return json.loads(value) if isinstance(value, (str, bytes)) else value
+        except ValueError:
+            return _MISSING
+    return value
 
 
-def build_request(op: HttpOperation, variables: Mapping[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of ``ReplicaHttp.request`` for one operation."""
+def build_request(op: HttpRequest, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``ReplicaHttp.request`` for one operation or setup step."""
     request: dict[str, Any] = {
         "method": op.method,
         "path": render(op.path, variables, escape=lambda s: quote(s, safe="")),
@@ -98,14 +127,50 @@ def build_request(op: HttpOperation, variables: Mapping[str, Any]) -> dict[str, 
         request["params"] = render(op.query, variables)
     if op.json_body is not None:
         request["json"] = render(op.json_body, variables)
-    elif op.form is not None:
-        request["data"] = render(op.form, variables)
+    elif op.form is not None:  # a form field is text: a mapping (a record's data) goes as its JSON text
+        request["data"] = {k: text(v) if isinstance(v, dict) or (isinstance(v, list) and any(
+            isinstance(item, (dict, list)) for item in v)) else v for k, v in render(op.form, variables).items()}
     elif op.multipart is not None:
         fields = render(op.multipart, variables)
         name = str(variables.get("filename", "upload.bin"))
         request["files"] = {k: (name, v, "application/octet-stream") for k, v in fields.items() if isinstance(v, bytes)}
         request["data"] = {k: v for k, v in fields.items() if not isinstance(v, bytes)}
     return request
+
+
+#: redirects an operation that follows them follows at most
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def send(http: ReplicaHttp, request: Mapping[str, Any], follow: bool) -> tuple[httpx.Response, tuple[httpx.Response, ...]]:
+    """Send one request; with ``follow``, follow its redirects as a browser would, within bounds.
+
+    Returns the final response and the redirects before it. At most ``MAX_REDIRECTS`` are
+    followed, to the replica's own origin only: a redirect elsewhere, or one more, is the
+    answer itself. Headers stay; cookies are those sent plus those the redirects set. A 303,
+    or a 301/302 answering a POST, continues as a GET without a body; 307/308 repeat the request.
+    """
+    request = dict(request)
+    method, path = request.pop("method"), request.pop("path")
+    response = http.request(method, path, **request)
+    chain: list[httpx.Response] = []
+    origin = urlsplit(http.base_url)
+    while follow and response.status_code in _REDIRECTS and len(chain) < MAX_REDIRECTS:
+        location = response.headers.get("location")
+        if not location:
+            break
+        target = response.request.url.join(location)
+        if (target.scheme, target.host, target.port) != (origin.scheme, origin.hostname, origin.port):
+            break
+        chain.append(response)
+        if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+            method = "GET" if method != "HEAD" else method
+            request = {k: v for k, v in request.items() if k not in ("json", "data", "files", "content")}
+        request["cookies"] = {**(request.get("cookies") or {}), **response_cookies(response)}
+        request.pop("params", None)  # the location carries its own query
+        response = http.request(method, target.raw_path.decode("ascii"), **request)
+    return response, tuple(chain)
 
 
 def epoch(value: Any) -> float:
@@ -216,39 +281,62 @@ class SpecAdapter(Adapter):
         op = self._op(kind, operation)
         if op is None:
             raise NotImplementedError(f"{self.source} has no operations.{kind}.{operation}")
-        request = build_request(op, variables)
-        response = http.request(request.pop("method"), request.pop("path"), **request)
-        status = response.status_code
-        if status in op.accepted:
-            category, reason = ACCEPTED, ""
-        elif status in op.limited:
-            category, reason = LIMITED, ""
-        elif status in op.rejected:
-            category, reason = REJECTED, op.rejected[status]
-        else:
+        values = dict(variables)
+        for i, step in enumerate(op.before):
+            values.update(self._step(kind, operation, i, step, http, values))
+        response, chain = send(http, build_request(op, values), op.follow_redirects)
+        try:
+            decided = op.decide(response.status_code, response.headers)
+        except ValueError as exc:
+            raise SpecError(f"{self.source}: field 'operations.{kind}.{operation}': {exc}") from None
+        if decided is None:
             return unexpected(response)
+        category, reason = decided
         reader = READERS[(kind, operation)].get(category)
-        if reader is None:
-            return unexpected(response)
-        values = self._extract(kind, operation, op, response, http, required=category == ACCEPTED)
-        if (kind, operation) == ("records", "list") and "records" in values:
+        if reader is None:  # a declared "no" the operation has no reply for is still a definite "no"
+            return (Outcome.FAIL, None) if category == REJECTED else unexpected(response)
+        found = self._extract(f"{kind}.{operation}", TABLE[(StateKind(kind), operation)].extract if category == ACCEPTED
+                              else (), op, response, chain, http, values)
+        if (kind, operation) == ("records", "list") and "records" in found:
             records = self.operations.records
-            values["records"] = _records(values["records"], records.list_id, records.list_data)
-        return Outcome.OK, reader(values, variables, response, reason)
+            found["records"] = _records(found["records"], records.list_id, records.list_data)
+        return Outcome.OK, reader(found, variables, response, reason)
 
-    def _extract(self, kind: str, operation: str, op: HttpOperation, response: httpx.Response, http: ReplicaHttp,
-                 required: bool) -> dict[str, Any]:
-        """Every declared extraction; a required one that finds nothing is a spec error."""
-        needed = TABLE[(StateKind(kind), operation)].extract
+    def _step(self, kind: str, operation: str, i: int, step: Step, http: ReplicaHttp,
+              values: Mapping[str, Any]) -> dict[str, Any]:
+        """Send setup step ``i``; what it extracts, or ``StepFailed`` when it was not accepted or not answered.
+
+        Every extraction a step declares is required: a later request needs it.
+        """
+        where = f"operations.{kind}.{operation}.before.{i}"
+        request = build_request(step, values)
+        said = f"{request['method']} {request['path']}"
+        try:
+            response, chain = send(http, request, step.follow_redirects)
+        except httpx.HTTPError as exc:
+            raise StepFailed(f"{where} ({said}): no answer ({type(exc).__name__}: {exc}); the operation's own "
+                             "request was not sent") from exc
+        if not step.accepts(response.status_code, response.headers):
+            wanted = ", ".join(r.describe() for r in step.rules()) if step.accepted is not None else "a 2xx or 3xx"
+            location = response.headers.get("location")
+            raise StepFailed(f"{where} ({said}): answered {response.status_code}"
+                             + (f" to {location}" if location else "")
+                             + f", expected {wanted}; the operation's own request was not sent")
+        return self._extract(f"{kind}.{operation}.before.{i}", tuple(step.extract), step, response, chain, http, values)
+
+    def _extract(self, where: str, needed: tuple[str, ...], op: HttpRequest, response: httpx.Response,
+                 chain: tuple[httpx.Response, ...], http: ReplicaHttp, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """Every declared extraction; a needed one that finds nothing is a spec error."""
         values: dict[str, Any] = {}
         for key, how in op.extract.items():
-            value = extract(response, how)
+            value = extract(response, how, variables, chain)
             if value is not _MISSING and value is not None:
                 values[key] = value
-            elif required and key in needed:
+            elif key in needed:
                 raise ExtractionError(
-                    f"{self.source}: field 'operations.{kind}.{operation}.extract.{key}': {how.describe()} found "
-                    f"{'null' if value is None else 'nothing'} in the {response.status_code} response to {op.method} {response.request.url.path} "
+                    f"{self.source}: field 'operations.{where}.extract.{key}': {how.describe()} found "
+                    f"{'null' if value is None else 'nothing'} in the {response.status_code} response to "
+                    f"{response.request.method} {response.request.url.path} "
                     f"({http.base_url}); expected the {key} there. Response headers: "
                     f"{dict(response.headers)}; body: {response.text[:300]!r}"
                 )

@@ -84,4 +84,8 @@ class Suite(StrEnum):
 #: what ``harness run`` runs when no ``--suite`` is given: load is heavier and asked for by name
 DEFAULT_SUITES: tuple[Suite, ...] = (Suite.RESTART, Suite.SCALE_OUT, Suite.DEPENDENCY)
 
-__all__ = ["DEFAULT_SUITES", "OUTAGE_FAULTS", "BackendName", "FaultName", "StateKind", "Suite"]
+#: how a fault event's detail says a graceful stop (SIGTERM) ended in SIGKILL after the spec's stop_timeout:
+#: written by the deployment, read by the faults-as-claimed finding and the HTML timeline
+KILLED_ON_STOP = "SIGTERM ignored"
+
+__all__ = ["DEFAULT_SUITES", "KILLED_ON_STOP", "OUTAGE_FAULTS", "BackendName", "FaultName", "StateKind", "Suite"]

@@ -24,7 +24,7 @@ from harness import cleanup, interrupt, reaper  # noqa: E402
 from harness.backends.app_env import render_env  # noqa: E402
 from harness.backends.pool import Leasing, recreate_database  # noqa: E402
 from harness.capabilities import DependencyFaultable, NetworkCuttable, Pausable, Redeployable, Scalable  # noqa: E402
-from harness.deployment import POLL_INTERVAL  # noqa: E402
+from harness.deployment import POLL_INTERVAL, Stopped  # noqa: E402
 from harness.errors import BackendError, DeploymentError, EngineUnavailable, ReadinessTimeout  # noqa: E402
 from harness.history import History  # noqa: E402
 from harness.spec import TargetSpec, VolumeSpec  # noqa: E402
@@ -451,9 +451,19 @@ class DockerDeployment(Leasing, Pausable, Redeployable, Scalable, DependencyFaul
             container.wait(timeout=10)
             self._ports.pop(replica, None)
 
-    def _stop(self, replica: str) -> None:
-        self._container(replica).stop(timeout=self.spec.app.stop_timeout)
+    def _stop(self, replica: str) -> Stopped:
+        """``docker stop``, timed, then its exit code read: 137 (128 + SIGKILL) once the stop timeout
+        ran out means the app ignored SIGTERM and was killed; one that obeys exits with 0 or 143."""
+        container = self._container(replica)
+        timeout = self.spec.app.stop_timeout
+        began = time.monotonic()
+        container.stop(timeout=timeout)
+        seconds = time.monotonic() - began
         self._ports.pop(replica, None)
+        container.reload()
+        code = container.attrs["State"].get("ExitCode")
+        # an earlier 137 (a crash before this stop) comes back at once: only a wait through the timeout is this kill
+        return Stopped(killed=code == 137 and seconds >= timeout * 0.9, seconds=seconds, timeout=timeout)
 
     def _start(self, replica: str) -> None:
         self._container(replica).start()

@@ -35,6 +35,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,7 +50,7 @@ from harness.backends.local_servers import (Embedded, Postgres, Redis, Server, c
 from harness.backends.local_sweep import ROOT_PREFIX, sweep
 from harness.backends.pool import DependencyPool, Leasing
 from harness.capabilities import DependencyFaultable, Pausable, Redeployable, Scalable
-from harness.deployment import first_error
+from harness.deployment import Stopped, first_error
 from harness.errors import BackendError, DeploymentError, SpecError
 from harness.history import History
 from harness.spec import TargetSpec, VolumeSpec
@@ -366,9 +367,13 @@ class LocalDeployment(Leasing, Pausable, Redeployable, Scalable, DependencyFault
         else:
             proc.signal(sig)
 
-    def _stop(self, replica: str) -> None:
-        self._proc(replica).stop(signal.SIGTERM, self.spec.app.stop_timeout)
+    def _stop(self, replica: str) -> Stopped:
+        timeout = self.spec.app.stop_timeout
+        began = time.monotonic()
+        killed = self._proc(replica).stop(signal.SIGTERM, timeout)
+        seconds = time.monotonic() - began
         self._ports.pop(replica, None)
+        return Stopped(killed=killed, seconds=seconds, timeout=timeout)
 
     def _start(self, replica: str) -> None:
         """Start again in the same working directory (its files kept), on a new port."""

@@ -69,15 +69,22 @@ class Process:
         except subprocess.TimeoutExpired:
             return False
 
-    def stop(self, sig: int, timeout: float) -> None:
-        """``sig`` to the group (woken up if paused), SIGKILL after ``timeout``; reaped either way."""
-        if self.exit_status() is None:
-            self.signal(sig)
-            self.signal(signal.SIGCONT)
-            if self.wait(timeout):
-                self.signal(signal.SIGKILL)  # anything the leader left in its group
-                return
+    def stop(self, sig: int, timeout: float) -> bool:
+        """``sig`` to the group (woken up if paused), SIGKILL after ``timeout``; reaped either way.
+
+        True when the leader was still running ``timeout`` seconds after ``sig`` and was killed
+        (it ignored the signal): a graceful stop that was a kill, which the fault event reports.
+        """
+        if self.exit_status() is not None:
+            self.kill()  # already gone: whatever it left in its group goes too
+            return False
+        self.signal(sig)
+        self.signal(signal.SIGCONT)
+        if self.wait(timeout):
+            self.signal(signal.SIGKILL)  # anything the leader left in its group
+            return False
         self.kill()
+        return True
 
     def kill(self) -> None:
         """SIGKILL the group and reap the leader."""

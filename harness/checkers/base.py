@@ -34,6 +34,8 @@ _PRIORITY = {Validity.PASS: 0, Validity.UNKNOWN: 1, Validity.FAIL: 2}
 
 #: how every report words a verdict whose checkers saw no operation of their kind
 NOTHING_TO_CHECK = "nothing to check"
+#: how every report words the kinds some checkers found no operation of, beside others that judged
+NOT_IN_SPEC = "not in the spec"
 
 
 @dataclass(frozen=True)
@@ -167,16 +169,26 @@ def merge(verdicts: Iterable[Verdict]) -> Verdict:
                               f"({', '.join(idle_kinds)}) in this history",),
                        stats={v.checker: v.stats for v in verdicts}, nothing_to_check=True)
     worst = max((v.validity for v in checked), key=_PRIORITY.__getitem__)
-    idle_note = ((f"not judged, {NOTHING_TO_CHECK}: {', '.join(sorted(v.checker for v in idle))} "
-                  f"(no {' or '.join(idle_kinds)} operation in this history)",) if idle else ())
+    # said once, by kind: the checkers of kinds the target lacks are not named among those that judged
+    idle_note = ((f"{NOT_IN_SPEC}: {', '.join(idle_kinds)} (no operation of these kinds in this history: "
+                  f"not judged)",) if idle else ())
     return Verdict(
-        checker="+".join(v.checker for v in verdicts),
+        checker="+".join(v.checker for v in checked),
         validity=worst,
         violations=tuple(x for v in verdicts for x in v.violations),
         notes=tuple(n for v in checked for n in v.notes) + idle_note,
         stats={v.checker: v.stats for v in verdicts},
         findings=tuple(f for v in verdicts for f in v.findings),
     )
+
+
+def not_in_spec(verdict: Verdict) -> list[str]:
+    """The kinds a merged verdict's idle checkers judge (no operation of them in the history), while
+    other checkers judged something: what the target's spec does not have. [] when all or none judged."""
+    if verdict.nothing_to_check:
+        return []
+    return sorted({str(kind) for stats in verdict.stats.values() if isinstance(stats, dict)
+                   for kind in stats.get("nothing_to_check") or ()})
 
 
 def first_time(history: History) -> float:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from harness.checkers.base import Checker, Verdict, judge
+from harness.checkers.faults_as_claimed import with_fault_findings
 from harness.checkers.rate_limit import check_rate_limit
 from harness.deployment import Deployment
 from harness.history import History
@@ -94,7 +95,8 @@ def execute_load(spec: TargetSpec, scenario: LoadScenario, replicas: int, folder
             observe(deployment, "after")
     merged = build_history(read_records(run.records), plan.accepted, plan.limited, plan.limit, plan.window,
                            faults=faults_history.faults(), clock=faults_history.clock, algorithm=plan.algorithm)
-    verdict = judge(merged.history, scenario.checkers, spec.exempt)
+    # a graceful restart under load that was a kill is a finding, as in every other scenario
+    verdict = with_fault_findings(judge(merged.history, scenario.checkers, spec.exempt), merged.history)
     totals = run.totals()
     notes = list(key_notes(verdict))
     if totals["requests"] != merged.responses:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from harness.report.redact import scrub
+from harness.redaction import scrub
 
 #: validity of a record whose scenario ended in an error before any verdict
 ERROR = "error"

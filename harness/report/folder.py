@@ -26,7 +26,7 @@ from harness.history import History
 from harness.report.html import write_html
 from harness.report.junit import write_junit
 from harness.report.interrupted import interruption, is_mark
-from harness.report.redact import Redactor, process_redactor
+from harness.redaction import Redactor, process_redactor
 from harness.run_folder import HTML, JUNIT, VERDICTS, find_history, tmp_path, write_atomically, write_json
 
 def _redacted_lines(path: Path, redactor: Redactor) -> Iterator[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""A self-contained HTML report: the verdict table and, per scenario, a timeline.
+"""A self-contained HTML report: the verdict table and, per scenario, a timeline and the cause of its
+violations (``harness.report.causes``).
 
 One file, inline CSS and inline SVG, no script and no external resource: it opens
 from a CI artifact, an e-mail attachment or a file share, offline, years later.
@@ -24,14 +25,18 @@ from math import floor, log10
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from harness.checkers.faults_as_claimed import killed_after
 from harness.history import FaultEvent, History, Operation
+from harness.report import causes
 from harness.report.errors import is_error, reason
 from harness.report.junit import replay_hint
-from harness.report.redact import Redactor
+from harness.redaction import Redactor
 
 COLOURS = {"ok": "#43a047", "fail": "#e53935", "unknown": "#fb8c00"}
 VIOLATION = "#6a1b9a"
 FAULT_BAND, FAULT_LANE, FAULT_TEXT = "#bbdefb", "#64b5f6", "#0d47a1"
+#: a graceful stop that ended in SIGKILL: the fault was a kill, whatever its name says
+KILLED_BAND, KILLED_LANE, KILLED_TEXT = "#ffcdd2", "#e57373", "#b71c1c"
 
 WIDTH = 1200
 LEFT, RIGHT = 110, 20
@@ -104,13 +109,18 @@ class _Scale:
         return LEFT + (t - self.t0) / self.span * (WIDTH - LEFT - RIGHT)
 
 
+def _fault_text(f: FaultEvent) -> str:
+    """A fault's label on the timeline; a graceful stop that ended in SIGKILL says "(killed)"."""
+    return f"{f.label} {f.target}" + (" (killed)" if killed_after(f) is not None else "")
+
+
 def _label_rows(faults: list[FaultEvent], scale: _Scale) -> list[int | None]:
     """A row for each fault label so labels never overlap; None when no row is free."""
     ends: list[float] = []
     rows: list[int | None] = []
     for f in faults:
         x = scale.x(f.start)
-        width = 6.4 * len(f"{f.label} {f.target}") + 8
+        width = 6.4 * len(_fault_text(f)) + 8
         row = next((i for i, end in enumerate(ends) if end < x), None)
         if row is None and len(ends) < MAX_LABEL_ROWS:
             ends.append(0.0)
@@ -183,17 +193,19 @@ def timeline_svg(history: History, violations: Sequence[dict[str, Any]] = ()) ->
         x0, x1 = scale.x(f.start), max(scale.x(f.end), scale.x(f.start) + MIN_MARK)
         detail = f" ({f.detail})" if f.detail else ""
         tip = _e(f"{f.label} of {f.target}: +{f.start - t0:.2f}s to +{f.end - t0:.2f}s{detail}")
-        out.append(f'<g class="fault"><title>{tip}</title>'
+        killed = killed_after(f) is not None
+        band, lane, text = (KILLED_BAND, KILLED_LANE, KILLED_TEXT) if killed else (FAULT_BAND, FAULT_LANE, FAULT_TEXT)
+        out.append(f'<g class="fault{" killed" if killed else ""}"><title>{tip}</title>'
                    f'<rect x="{x0:.1f}" y="{top}" width="{x1 - x0:.1f}" height="{bottom - top}" '
-                   f'fill="{FAULT_BAND}" opacity="0.6"/>')
+                   f'fill="{band}" opacity="0.6"/>')
         if f.target in lane_y:
             out.append(f'<rect x="{x0:.1f}" y="{lane_y[f.target]}" width="{x1 - x0:.1f}" height="{LANE_H}" '
-                       f'fill="{FAULT_LANE}" opacity="0.45"/>')
+                       f'fill="{lane}" opacity="0.45"/>')
         if row is not None:
             y = 8 + row * LABEL_ROW_H + 11
-            out.append(f'<line x1="{x0:.1f}" y1="{y - 10}" x2="{x0:.1f}" y2="{top}" stroke="{FAULT_TEXT}"/>'
-                       f'<text x="{x0 + 3:.1f}" y="{y}" fill="{FAULT_TEXT}" font-weight="600">'
-                       f'{_e(f.label)} {_e(f.target)}</text>')
+            out.append(f'<line x1="{x0:.1f}" y1="{y - 10}" x2="{x0:.1f}" y2="{top}" stroke="{text}"/>'
+                       f'<text x="{x0 + 3:.1f}" y="{y}" fill="{text}" font-weight="600">'
+                       f'{_e(_fault_text(f))}</text>')
         out.append("</g>")
 
     by_lane: dict[tuple[str, str], list[Operation]] = defaultdict(list)
@@ -373,7 +385,9 @@ def legend() -> str:
              (swatch(f'<rect x="0" y="0" width="22" height="16" fill="{FAULT_BAND}" opacity="0.6"/>'),
               "fault window"),
              (swatch(f'<rect x="0" y="0" width="22" height="16" fill="{FAULT_LANE}" opacity="0.6"/>'),
-              "fault on this replica")]
+              "fault on this replica"),
+             (swatch(f'<rect x="0" y="0" width="22" height="16" fill="{KILLED_BAND}" opacity="0.9"/>'),
+              "graceful stop that ended in SIGKILL (the app ignored SIGTERM: a kill)")]
     return ('<div class="legend" id="legend"><strong>Legend</strong>'
             + "".join(f"<span>{s}{_e(text)}</span>" for s, text in items)
             + "<span>hover a mark for details</span></div>")
@@ -393,10 +407,32 @@ def _table(records: Sequence[dict[str, Any]]) -> str:
                     f'<td class="nw"><a href="#scenario-{i}">{_e(r.get("scenario", "?"))}</a></td>'
                     f'<td class="nw">{_e(r.get("target", "?"))}</td><td class="num">{_e(r.get("replicas", ""))}</td>'
                     f'<td>{_badge(str(r.get("validity", "unknown")))}</td><td class="num">{len(vs)}</td>'
-                    f'<td class="num">{len(fs)}</td><td>{_first(vs, fs) or _e(reason(r))}</td></tr>')
+                    f'<td class="num">{len(fs)}</td><td>{_cause(r)}{_first(vs, fs) or _e(reason(r))}</td></tr>')
     return ('<table id="verdicts"><thead><tr><th>#</th><th>scenario</th><th>target</th><th>replicas</th>'
-            '<th>verdict</th><th>violations</th><th>findings</th><th>first violation (or finding)</th></tr></thead>'
+            '<th>verdict</th><th>violations</th><th>findings</th><th>cause, first violation (or finding)</th>'
+            '</tr></thead>'
             '<tbody>' + "".join(rows) + "</tbody></table>")
+
+
+def _cause(record: dict[str, Any]) -> str:
+    """The cause summary of a row (``harness.report.causes``), bold, above its first violation."""
+    text = causes.summary(record)
+    return f'<strong class="cause">cause: {_e(text)}</strong><br>' if text else ""
+
+
+def _causes(record: dict[str, Any]) -> str:
+    """Per scenario: the cause summary, then each group with its counts, where, after what, and a first example."""
+    text = causes.summary(record)
+    if text is None:
+        return ""
+    items = []
+    for cause, group in causes.groups(record):
+        first = group.get("first") or {}
+        example = (f'<br><span class="meta">first: [{_e(first.get("checker", "?"))}/{_e(first.get("kind", "?"))}] '
+                   f'{_e(first["message"])}</span>' if first.get("message") else "")
+        items.append(f'<li class="{_e(cause)}">{_e(causes.group_line(cause, group))}{example}</li>')
+    return (f'<div class="causes" style="border-left:4px solid {VIOLATION};padding:2px 10px;margin:8px 0">'
+            f'<p><strong>cause: {_e(text)}</strong></p><ul>{"".join(items)}</ul></div>')
 
 
 def _first(violations: list[dict[str, Any]], findings: list[dict[str, Any]]) -> str:
@@ -433,7 +469,8 @@ def _section(i: int, record: dict[str, Any], history: History | str | None) -> s
              f'<div class="meta">test <code>{_e(record.get("nodeid", "?"))}</code>'
              f' · target {_e(record.get("target", "?"))}'
              f' · {_e(record.get("replicas", "?"))} replicas · seed {_e(record.get("seed", "?"))}'
-             f' · checkers {_e(record.get("checker", "?"))}</div>',
+             f' · checkers {_e(record.get("checker", "?"))}'
+             + (f' · {_e(absent)}' if (absent := causes.not_in_spec_text(record)) else "") + '</div>',
              f'<div class="meta">{_e(replay_hint(record))}</div>']
     # the picture first: where the faults were and which operations went wrong; the details below it
     if isinstance(record.get("load"), dict):
@@ -449,6 +486,7 @@ def _section(i: int, record: dict[str, Any], history: History | str | None) -> s
         parts.append(_error_card(record["error"] if isinstance(record.get("error"), dict) else {}))
     else:
         parts.append(f'<p class="missing">{_e(history or "history not found")}</p>')
+    parts.append(_causes(record))
     if vs:
         items = "".join(
             f'<li><strong>{_e(v.get("kind", "?"))}</strong> ({_e(v.get("checker", "?"))}) {_e(v.get("message", ""))}'

@@ -2,7 +2,11 @@
 
 CI servers (Jenkins, GitLab, GitHub annotations) understand JUnit and nothing of ours,
 so a nightly resilience job shows each scenario as a test: a violation is a
-``failure`` whose text holds the whole evidence and the command that replays it; an
+``failure`` whose message and text start with the cause of the violations
+(``harness.report.causes``: "crash of app-0: nothing lost on app-0; replicas do not share
+sessions (12 never seen on another replica)"), the text then holding the whole evidence
+and the command that replays it; the kinds the target lacks are the ``not_in_spec``
+property; an
 unknown verdict is an ``error`` (type ``unknown``): the run could not judge, which is
 not a pass, and not proof of a bug either. A scenario that errored before any verdict
 (``harness.report.errors``) is an ``error`` of the exception's type, its cause as the
@@ -22,7 +26,8 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from harness import bundled
-from harness.report.redact import Redactor
+from harness.report import causes
+from harness.redaction import Redactor
 
 # Characters XML 1.0 cannot carry at all (app responses may contain them).
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -60,8 +65,9 @@ def replay_hint(record: dict[str, Any]) -> str:
 
 
 def failure_text(record: dict[str, Any]) -> str:
-    """Every violation with its evidence, the notes, and the replay command."""
-    lines = []
+    """The cause first (``harness.report.causes``), then every violation with its evidence, the notes,
+    and the replay command."""
+    lines = causes.cause_lines(record)
     for i, v in enumerate(record.get("violations", []), 1):
         where = f" on {v['replica']}" if v.get("replica") else ""
         lines.append(f"{i}. [{v.get('checker', '?')}/{v.get('kind', '?')}]{where} {v.get('message', '')}")
@@ -93,6 +99,8 @@ def _testcase(record: dict[str, Any], name: str, duration: float | None) -> ET.E
     for key in ("target", "replicas", "seed", "checker", "nodeid"):
         if record.get(key) is not None:
             ET.SubElement(props, "property", name=key, value=_clean(record[key]))
+    if causes.not_in_spec(record):
+        ET.SubElement(props, "property", name="not_in_spec", value=_clean(", ".join(causes.not_in_spec(record))))
     validity = record.get("validity", "unknown")
     violations = record.get("violations", [])
     if isinstance(record.get("error"), dict):
@@ -105,7 +113,10 @@ def _testcase(record: dict[str, Any], name: str, duration: float | None) -> ET.E
         ET.SubElement(case, "skipped", message=_clean(notes[0] if notes else "nothing to check"))
     elif validity == "fail":
         first = violations[0] if violations else {}
-        failure = ET.SubElement(case, "failure", message=_clean(first.get("message", "verdict: fail")),
+        message = first.get("message", "verdict: fail")
+        summary = causes.summary(record)
+        failure = ET.SubElement(case, "failure",
+                                message=_clean(f"{summary}. First violation: {message}" if summary else message),
                                 type=_clean(first.get("kind", "violation")))
         failure.text = _clean(failure_text(record))
     elif validity != "pass":

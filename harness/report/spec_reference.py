@@ -31,6 +31,39 @@ expected. Check a spec with `harness check-spec FILE`.
 """
 
 
+ANSWERS = """
+## How an answer reads: statuses, header rules, redirects, setup steps
+
+- **Redirects are never followed**: a 3xx is the answer itself, read like any status
+  (a login setting its cookie on a 302, a create answered by a 303). An operation or a step
+  with `follow_redirects: true` has them followed by the harness: at most 5, to the replica's
+  own origin only (a redirect elsewhere, or a sixth, is then the answer), with the same headers
+  and the cookies sent plus those set on the way; a 303, or a 301/302 answering a POST,
+  continues as a GET without body. Statuses, rules and extractions read the final answer.
+- **Order of decision**: a response matching an `accepted` or `rejected` rule with headers
+  (`{status: 302, header: {Location: "^/login"}}`; each header value a regular expression
+  searched in the response's header, all must match) is decided by that rule; one matching rules
+  of both is a spec error. Then bare statuses: `accepted`, `limited`, `rejected`. So
+  `accepted: [302]` with `rejected: [{status: 302, header: {Location: "^/login"}}]` reads a 302
+  to /login as rejected and any other 302 as accepted.
+- **Anything undeclared** goes by its class (`harness/outcome.py`): a 4xx is `fail` (refused),
+  a 5xx, 3xx or 2xx `unknown` (it may have been applied). A declared rejection is a definite "no":
+  `fail` for an operation whose reply has no rejected form (`records.create`).
+- **Body extraction**: `{body: true, pattern: '...'}` searches the raw body; the pattern's first
+  group (or the whole match), HTML-unescaped, is the value; `parse: json` then reads it as JSON
+  (a record's data shown on a page). A pattern may hold the operation's placeholders
+  (`'<a href="/notes/(\\d+)">{title}</a>'`), filled in escaped, so it finds the item just written.
+  A mapping or list placeholder inside a string, or as a form field, is sent as its JSON text.
+- **Setup steps** (`before`): requests sent in order on the same replica before the operation's
+  own, each with its own `accepted` (default any 2xx or 3xx) and `extract`, whose values are
+  placeholders for the later steps and the operation. A step answered with a status it does not
+  accept, or not answered at all, ends the operation as `fail` with an error naming the step: the
+  operation's own request was never sent, and a step is not a write any checker counts (keep the
+  operation's effect in its own request). A step's extraction that finds nothing is a spec error.
+  Steps are part of the one recorded operation.
+"""
+
+
 def _models(annotation: Any) -> list[type[BaseModel]]:
     """The models inside a field's type (through Optional, lists and dicts)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -40,6 +73,8 @@ def _models(annotation: Any) -> list[type[BaseModel]]:
 
 def _type(annotation: Any) -> str:
     origin = get_origin(annotation)
+    if origin is typing.Annotated:  # a constrained type (a status 100-599) reads as its base type
+        return _type(get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         return " or ".join(_type(a) for a in args)
@@ -136,6 +171,7 @@ def reference() -> str:
     for model in seen:
         parts += _section(model)
     parts += _operations()
+    parts += ["", *ANSWERS.strip("\n").split("\n")]
     parts += ["", "## Policy fault names", "",
               f"`exempt` entries are one of {', '.join(f'`{f}`' for f in sorted(FAULTS))}, optionally narrowed "
               "to a target (`dependency-restart:redis`). Defaults:", ""]

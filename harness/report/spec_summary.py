@@ -6,7 +6,7 @@ through which requests, and which faults each kind is allowed not to survive.
 
 Everything is shown as it will be sent (headers, cookies, query and body of every
 operation; the environment with its placeholders filled in as the chosen backend fills
-them), and masked as every report is (``harness.report.redact``): values of
+them), and masked as every report is (``harness.redaction``): values of
 secret-named keys, passwords in URLs, token shapes and the spec's own secrets become
 stable pseudonyms, while plain settings (``SECRET_KEY_MODE: random``) stay readable.
 """
@@ -20,11 +20,12 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from harness.operation_table import KIND_OPERATIONS
-from harness.operations import HttpOperation
+from harness.operations import HttpOperation, Step, HttpRequest
 from harness.policy import FAULTS
-from harness.report.redact import Redactor, is_secret_key, is_secret_name, pseudonym, spec_secrets
+from harness.redaction import Redactor, is_secret_key, is_secret_name, pseudonym
+from harness.spec import spec_secrets
 from harness.spec import TargetSpec, env_placeholders, template_fields
-from harness.spec_adapter import make_adapter
+from harness.spec_adapter import MAX_REDIRECTS, make_adapter
 from harness.vocabulary import BackendName, StateKind
 
 #: What a value only known once a replica starts looks like.
@@ -92,7 +93,7 @@ def _pairs(mapping: dict[str, Any], redactor: Redactor, sep: str = ": ") -> str:
     return ", ".join(f"{k}{sep}{masked(v, redactor, k)}" for k, v in mapping.items())
 
 
-def _request(op: HttpOperation, redactor: Redactor) -> list[str]:
+def _request(op: HttpRequest, redactor: Redactor) -> list[str]:
     """Every part of the request an operation sends, one line each, masked."""
     lines = []
     if op.query:
@@ -118,18 +119,39 @@ def _env_lines(env: dict[str, str], values: dict[str, dict[str, str]], redactor:
 
 
 def _statuses(op: HttpOperation) -> str:
-    parts = [f"accepted {op.accepted}"]
+    """How the answer reads: statuses and header rules, redirects, extractions."""
+    parts = [f"accepted [{', '.join(r.describe() for r in op.rules())}]"]
     if op.rejected:
-        parts.append("rejected " + ", ".join(f"{s} ({r})" if r != "rejected" else str(s)
-                                             for s, r in op.rejected.items()))
+        parts.append("rejected " + ", ".join(r.describe() + (f" ({r.reason})" if r.reason not in (None, "rejected") else "")
+                                             for r in op.rejected))
+    if any(r.header for r in (*op.rules(), *op.rejected)):
+        parts.append("rules with headers decide first")
     if op.limited:
         parts.append(f"limited {op.limited}")
+    parts.append(_redirects(op))
     if op.extract:
-        parts.append("extracts " + ", ".join(f"{k} from {e.describe()}" for k, e in op.extract.items()))
+        parts.append(_extracts(op))
     return "; ".join(parts)
 
 
-def _body(op: HttpOperation) -> str:
+def _redirects(request: HttpRequest) -> str:
+    return f"redirects followed (at most {MAX_REDIRECTS}, same origin)" if request.follow_redirects \
+        else "redirects not followed"
+
+
+def _extracts(request: HttpRequest) -> str:
+    return "extracts " + ", ".join(f"{k} from {e.describe()}" for k, e in request.extract.items())
+
+
+def _step(i: int, step: Step, redactor: Redactor) -> tuple[str, list[str]]:
+    """A setup step in one line (what it sends, what it must get, what it reads), and its request's parts."""
+    wanted = ", ".join(r.describe() for r in step.rules()) if step.accepted is not None else "any 2xx or 3xx"
+    parts = [f"accepted [{wanted}]", _redirects(step)] + ([_extracts(step)] if step.extract else [])
+    line = f"before {i + 1}: {step.method} {masked(step.path, redactor)}{_body(step)}; {'; '.join(parts)}"
+    return line, _request(step, redactor)
+
+
+def _body(op: HttpRequest) -> str:
     for name, body in (("json", op.json_body), ("form", op.form), ("multipart", op.multipart)):
         if body is not None:
             return f" with {name} body"
@@ -236,6 +258,11 @@ def spec_tree(spec: TargetSpec, backend: str = BackendName.DOCKER, images: dict[
             op = getattr(declared, name, None) if declared is not None else None
             if isinstance(op, HttpOperation):
                 sent = node.add(escape(f"{name}: {op.method} {masked(op.path, redactor)}{_body(op)}; {_statuses(op)}"))
+                for i, step in enumerate(op.before):
+                    line, lines = _step(i, step, redactor)
+                    before = sent.add(escape(line))
+                    for part in lines:
+                        before.add(escape(part))
                 for line in _request(op, redactor):
                     sent.add(escape(line))
             elif adapter.supports(kind, name):

@@ -77,6 +77,11 @@ def test_fault_verbs_keep_endpoints_right_and_are_recorded(deployment: DockerDep
                       ("pause heal", "app-0"), ("dependency-outage", "postgres"),
                       ("dependency-outage heal", "postgres"), ("dependency-restart", "redis")]
     assert all(f.end >= f.start for f in deployment.history.faults())
+    # each graceful stop says how it ended: the reference app exits on SIGTERM, well within stop_timeout
+    restart, redeploy, _, scale_in = deployment.history.faults()[2:6]
+    for event in (restart, redeploy):
+        assert event.detail.startswith("exited on SIGTERM after ") and "came back on 127.0.0.1:" in event.detail
+    assert "app-2: exited on SIGTERM after " in scale_in.detail and "app-1: exited on SIGTERM" in scale_in.detail
 
 
 def test_ports_are_published_on_loopback_only(deployment: DockerDeployment, docker_engine: Any) -> None:

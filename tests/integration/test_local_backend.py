@@ -182,6 +182,8 @@ def test_durable_on_local_processes_survives_every_fault(spec: TargetSpec, clean
 
     faults = [f.label for f in deployment.history.faults()]
     assert faults[:6] == ["crash", "crash heal", "graceful-restart", "pause", "pause heal", "redeploy"]
+    restart = deployment.history.faults()[2]  # the process group obeyed SIGTERM: its stop says so
+    assert restart.detail.startswith("exited on SIGTERM after "), restart.detail
     assert "network-cut" not in faults and faults[-2:] == ["scale", "scale"]
     assert_nothing_left(root)
 

@@ -33,7 +33,7 @@ from typing import Any, Callable
 import pytest
 
 from harness.cleanup import LABEL_PID
-from harness.report.redact import PSEUDONYM, is_secret_key
+from harness.redaction import PSEUDONYM, is_secret_key
 
 ROOT = Path(__file__).resolve().parents[2]
 DURABLE = ROOT / "targets" / "refapp" / "durable.yaml"

@@ -142,7 +142,7 @@ def test_perform_calls_the_method_with_the_variables() -> None:
 
     http = ReplicaHttp(httpx.Client(transport=httpx.MockTransport(app)), "http://h:1")
     assert SessionsOnly().perform("sessions", "login", http, {"user": "al"}) == (OK, {"token": "tok",
-                                                                                       "expires_at": None})
+                                                                                       "expires_at": None, "user": "al"})
     assert str(seen[0].url) == "http://h:1/login"
 
 
@@ -453,3 +453,87 @@ def test_a_cookie_set_by_one_call_is_not_sent_on_the_next(url: str) -> None:
     logout = client.call("sessions", "logout", "app-0", {"token": "s1"})
     assert seen[-1].headers["cookie"] == "sid=s1"  # only the cookie the operation sends, not tracking=t1
     assert logout.value == {"revoked": True}
+
+
+# --- a Python adapter records what a YAML operation records -------------------------------------------
+
+
+class TinyShop(Adapter):
+    """A Python adapter that returns only what it read (no user, no id): the harness fills the rest in."""
+
+    def sessions_login(self, http: ReplicaHttp, user: str) -> Any:
+        r = http.post("/login", json={"user": user})
+        return accepted(token=r.json()["token"])
+
+    def sessions_whoami(self, http: ReplicaHttp, token: str) -> Any:
+        r = http.get("/me", headers={"Authorization": f"Bearer {token}"})
+        return {200: accepted(accepted=True), 401: rejected(accepted=False)}.get(r.status_code) or unexpected(r)
+
+    def records_create(self, http: ReplicaHttp, data: Any) -> Any:
+        return accepted(id=http.post("/records", json={"data": data}).json()["id"])
+
+    def records_read(self, http: ReplicaHttp, id: str) -> Any:
+        r = http.get(f"/records/{id}")
+        return accepted(found=True, data=r.json()["data"])
+
+    def records_update(self, http: ReplicaHttp, id: str, data: Any) -> Any:
+        http.request("PUT", f"/records/{id}", json={"data": data})
+        return accepted(version=2)
+
+
+def forgetful_app(request: httpx.Request) -> httpx.Response:
+    """Logs in, then forgets every session (a whoami is always 401); keeps record r1."""
+    if request.url.path == "/login":
+        return httpx.Response(200, json={"token": "tok-1"})
+    if request.url.path == "/me":
+        return httpx.Response(401)
+    return httpx.Response(200, json={"id": "r1", "data": {"n": 1}})
+
+
+TINY_YAML = {
+    "sessions": {"login": {"method": "POST", "path": "/login", "json": {"user": "{user}"},
+                           "extract": {"token": {"json": "token"}}},
+                 "whoami": {"path": "/me", "headers": {"Authorization": "Bearer {token}"}}},
+    "records": {"create": {"method": "POST", "path": "/records", "json": {"data": "{data}"},
+                           "extract": {"id": {"json": "id"}}},
+                "read": {"path": "/records/{id}", "extract": {"data": {"json": "data"}}},
+                "update": {"method": "PUT", "path": "/records/{id}", "json": {"data": "{data}"},
+                           "extract": {"version": {"json": "version"}}}},
+}
+
+
+def tiny_run(adapter: Adapter) -> History:
+    history = History()
+    with Client(Fixed(), history, transport=httpx.MockTransport(forgetful_app), adapter=adapter) as client:
+        client.call("sessions", "login", "app-0", {"user": "alice"})
+        client.call("sessions", "whoami", "app-1", {"token": "tok-1"})
+        client.call("records", "create", "app-0", {"data": {"n": 1}})
+        client.call("records", "update", "app-0", {"id": "r1", "data": {"n": 2}})
+    return history
+
+
+def test_a_python_adapter_records_the_same_arguments_and_echoed_values_as_yaml() -> None:
+    python = tiny_run(TinyShop()).operations()
+    spec = tiny_run(SpecAdapter(Operations.model_validate(TINY_YAML), "/t/tiny.yaml")).operations()
+    assert [op.args for op in python] == [op.args for op in spec]
+    assert python[0].args == {"user": "alice"}
+    assert python[0].value["user"] == spec[0].value["user"] == "alice"  # not None
+    assert python[3].value["id"] == spec[3].value["id"] == "r1"  # an update echoes its id
+    assert python[1].value == {"accepted": False}  # nothing echoed into a reply that has no such key
+
+
+def test_a_python_adapters_violation_names_the_user() -> None:
+    from harness.checkers.sessions import check_sessions
+
+    verdict = check_sessions(tiny_run(TinyShop()))
+    messages = " ".join(v.message for v in verdict.violations)
+    assert "session of user 'alice'" in messages and "'None'" not in messages
+
+
+def test_a_value_the_adapter_gives_is_kept() -> None:
+    class Renaming(TinyShop):
+        def sessions_login(self, http: ReplicaHttp, user: str) -> Any:
+            return accepted(token="t", user="ALICE")
+
+    http = ReplicaHttp(httpx.Client(transport=httpx.MockTransport(forgetful_app)), "http://h:1")
+    assert Renaming().perform("sessions", "login", http, {"user": "alice"})[1] == {"token": "t", "user": "ALICE"}

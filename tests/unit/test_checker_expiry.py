@@ -7,7 +7,7 @@ from typing import Any
 from harness.checkers.base import Validity
 from harness.checkers.expiry import check_quotes, check_session_expiry
 from harness.history import Operation, Outcome
-from harness.report.redact import pseudonym
+from harness.redaction import pseudonym
 from tests.unit.histories import OK, UNKNOWN, HistoryBuilder
 
 

@@ -17,5 +17,6 @@ def test_spec_reference_is_current() -> None:
 def test_spec_reference_lists_every_operation_field() -> None:
     text = reference()
     for field in ("`accepted`", "`rejected`", "`limited`", "`extract`", "`cookie`", "`multipart`", "`exempt`",
-                  "`build`", "`adapter`", "`sessions.login`"):
+                  "`build`", "`adapter`", "`sessions.login`", "`before`", "`body`", "`follow_redirects`",
+                  "## StatusRule", "## Step", "**Redirects are never followed**"):
         assert field in text

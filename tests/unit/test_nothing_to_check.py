@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from harness.checkers import STATE_CHECKERS, check_fail_loud, check_rate_limit, check_sessions
-from harness.checkers.base import NOTHING_TO_CHECK, Validity, judge, judged_kinds
+from harness.checkers.base import NOT_IN_SPEC, NOTHING_TO_CHECK, Validity, judge, judged_kinds, not_in_spec
 from harness.history import History
 from harness.report.folder import write_reports
 from harness.report.html import render_html
@@ -54,8 +54,10 @@ def test_a_scenario_where_no_checker_saw_anything_is_unknown() -> None:
 def test_idle_checkers_beside_a_checking_one_only_add_a_note() -> None:
     passing = judge(records_history(), STATE_CHECKERS)
     assert passing.ok and not passing.nothing_to_check
-    assert passing.notes[-1].startswith(f"not judged, {NOTHING_TO_CHECK}: ")
-    assert "sessions" in passing.notes[-1] and "records" not in passing.notes[-1].split("(")[0]
+    # said once, by kind; only the checkers that judged are named in the verdict's checker
+    assert passing.notes[-1].startswith(f"{NOT_IN_SPEC}: cooldowns, counters, files, quotes, rate_limit, sessions (")
+    assert passing.checker == "records" and not_in_spec(passing) == ["cooldowns", "counters", "files", "quotes",
+                                                                     "rate_limit", "sessions"]
     failing = judge(records_history(lost=True), STATE_CHECKERS)
     assert failing.validity is Validity.FAIL and not failing.nothing_to_check  # idle checkers never hide a loss
 

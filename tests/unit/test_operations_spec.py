@@ -100,14 +100,14 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
     assert ops.sessions.login.method == "POST"  # lower case is accepted
     assert ops.sessions.whoami.method == "GET"
     assert ops.sessions.whoami.accepted == [200, 201, 204]
-    assert ops.sessions.whoami.rejected == {401: "rejected", 403: "rejected"}
-    assert ops.sessions.logout.rejected == {401: "rejected"}
-    assert ops.sessions.login.rejected == {} and ops.sessions.login.limited == []
-    assert ops.records.read.rejected == {404: "not-found"}
-    assert ops.records.create.rejected == {}
-    assert ops.files.download.rejected == {404: "not-found"}
-    assert ops.quotes.use.rejected == {404: "not-found", 409: "already-used", 410: "expired"}
-    assert ops.quotes.read.rejected == {404: "not-found", 410: "expired"}
+    assert ops.sessions.whoami.reasons() == {401: "rejected", 403: "rejected"}
+    assert ops.sessions.logout.reasons() == {401: "rejected"}
+    assert ops.sessions.login.reasons() == {} and ops.sessions.login.limited == []
+    assert ops.records.read.reasons() == {404: "not-found"}
+    assert ops.records.create.reasons() == {}
+    assert ops.files.download.reasons() == {404: "not-found"}
+    assert ops.quotes.use.reasons() == {404: "not-found", 409: "already-used", 410: "expired"}
+    assert ops.quotes.read.reasons() == {404: "not-found", 410: "expired"}
     assert ops.rate_limit.hit.limited == [429]
     assert ops.cooldowns.start.limited == [429]
     assert (ops.rate_limit.limit, ops.rate_limit.window, ops.cooldowns.period) == (5, 2.5, 30)
@@ -134,8 +134,8 @@ def test_given_statuses_replace_the_defaults(tmp_path: Path) -> None:
             window: 1
         """))
     ops = spec.operations
-    assert ops.sessions.whoami.rejected == {401: "rejected", 302: "rejected"}  # a list: every status "rejected"
-    assert ops.quotes.use.rejected == {422: "already-used", 404: "not-found"}  # no 409/410 from the defaults
+    assert ops.sessions.whoami.reasons() == {401: "rejected", 302: "rejected"}  # a list: every status "rejected"
+    assert ops.quotes.use.reasons() == {422: "already-used", 404: "not-found"}  # no 409/410 from the defaults
     assert ops.rate_limit.hit.limited == [403]  # 429 is no longer limited
     assert ops.sessions.login.extract["token"].cookie == "sid"
     assert ops.quotes.create.extract["expires_at"].header == "X-Expires"
@@ -234,7 +234,8 @@ def test_unknown_method(tmp_path: Path) -> None:
 
 def test_status_lists_must_hold_numbers(tmp_path: Path) -> None:
     message = spec_error(write(tmp_path, SESSIONS + "      accepted: [ok]\n"))
-    assert "field 'operations.sessions.whoami.accepted.0'" in message and "got 'ok'" in message
+    assert "field 'operations.sessions.whoami.accepted'" in message and "entry 0" in message and "got 'ok'" in message
+    assert "expected a status (e.g. 302) or a rule with headers" in message
 
 
 def test_login_without_token_extraction(tmp_path: Path) -> None:
@@ -304,12 +305,14 @@ def test_two_bodies_at_once(tmp_path: Path) -> None:
 def test_extraction_needs_exactly_one_source(tmp_path: Path, given: str) -> None:
     message = spec_error(write(tmp_path, SESSIONS.replace("{token: {json: token}}", "{token: " + given + "}")))
     assert "field 'operations.sessions.login.extract.token'" in message
-    assert "give exactly one of 'json', 'header' or 'cookie'" in message
+    assert "give exactly one of 'json', 'header', 'cookie' or 'body: true'" in message
 
 
 def test_unknown_field_in_an_extraction(tmp_path: Path) -> None:
+    message = spec_error(write(tmp_path, SESSIONS.replace("{token: {json: token}}", "{token: {bdy: token}}")))
+    assert "field 'operations.sessions.login.extract.token.bdy': Extra inputs are not permitted" in message
     message = spec_error(write(tmp_path, SESSIONS.replace("{token: {json: token}}", "{token: {body: token}}")))
-    assert "field 'operations.sessions.login.extract.token.body': Extra inputs are not permitted" in message
+    assert "field 'operations.sessions.login.extract.token.body': Input should be a valid boolean" in message
 
 
 def test_neither_operations_nor_adapter(tmp_path: Path) -> None:
@@ -511,7 +514,17 @@ def test_there_are_reference_specs() -> None:
         assert fragment.name in extended, f"{fragment.name} is neither a spec nor extended by one"
 
 
-@pytest.mark.parametrize("path", REFERENCE_SPECS, ids=lambda p: p.stem)
+#: the server-rendered front end's specs (html-*.yaml): sessions and records only, in YAML only
+HTML_SPECS = [p for p in REFERENCE_SPECS if p.name.startswith("html-")]
+
+
+@pytest.mark.parametrize("path", HTML_SPECS, ids=lambda p: p.stem)
+def test_html_reference_specs_load_with_sessions_and_records(path: Path) -> None:
+    adapter = make_adapter(load_spec(path))
+    assert sorted(adapter.kinds()) == ["records", "sessions"]  # kinds() holds every required operation
+
+
+@pytest.mark.parametrize("path", [p for p in REFERENCE_SPECS if p not in HTML_SPECS], ids=lambda p: p.stem)
 def test_reference_spec_loads_with_all_seven_kinds(path: Path) -> None:
     spec = load_spec(path)
     adapter = make_adapter(spec)
@@ -533,8 +546,8 @@ def test_memory_spec_extends_base() -> None:
     assert memory.app.build == base.app.build
     assert memory.app.build is not None and memory.app.build.context == str(REFAPP)  # anchored to base.yaml
     ops = memory.operations
-    assert ops.sessions.whoami.rejected == {401: "rejected"}  # given as a list
+    assert ops.sessions.whoami.reasons() == {401: "rejected"}  # given as a list
     assert ops.sessions.whoami.headers == {"Authorization": "Bearer {token}"}
-    assert ops.quotes.use.rejected == {404: "not-found", 409: "already-used", 410: "expired"}
+    assert ops.quotes.use.reasons() == {404: "not-found", 409: "already-used", 410: "expired"}
     assert ops.rate_limit.hit.limited == [429]
     assert isinstance(ops.files.upload, HttpOperation) and ops.files.upload.multipart == {"file": "{content}"}

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 from harness.checkers.expiry import check_session_expiry
 from harness.checkers.sessions import check_sessions
 from harness.history import History, Outcome
-from harness.report.redact import PSEUDONYM, Redactor, is_secret_key, pseudonym, spec_secrets
+from harness.redaction import PSEUDONYM, Redactor, is_secret_key, pseudonym
+from harness.spec import spec_secrets
 from tests.unit.histories import OK, UNKNOWN, HistoryBuilder
 
 TOKEN = "tok-Zq8vN3xWb1Lr7KpT2sYd"

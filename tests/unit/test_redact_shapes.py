@@ -11,8 +11,7 @@ import pytest
 
 from harness.errors import DeploymentError, ReadinessTimeout, SpecError
 from harness.history import History, Outcome
-from harness.report.redact import (Redactor, is_secret_name, looks_random, mask_shapes, pseudonym, remember, scrub,
-                                   secrets_in_env, shaped_secrets)
+from harness.redaction import Redactor, is_secret_name, looks_random, mask_shapes, pseudonym, remember, scrub, secrets_in_env, shaped_secrets
 
 PLANTED = {
     "url password": ("DATABASE_URL=postgresql://app:Pg-pass-7781@postgres:5432/app", "Pg-pass-7781"),
@@ -103,7 +102,7 @@ def test_error_texts_and_replica_logs_are_scrubbed() -> None:
 def test_spec_secrets_include_shaped_values_under_any_name() -> None:
     from types import SimpleNamespace
 
-    from harness.report.redact import spec_secrets
+    from harness.spec import spec_secrets
 
     spec = SimpleNamespace(dependencies=SimpleNamespace(postgres=None, services={}),
                            app=SimpleNamespace(env={"STRIPE": "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "MODE": "random",

@@ -19,7 +19,7 @@ from harness.checkers.sessions import check_sessions
 from harness.history import History, Outcome
 from harness.report.folder import write_reports
 from harness.report.html import render_html, timeline_svg
-from harness.report.redact import pseudonym
+from harness.redaction import pseudonym
 
 PASSWORD = "pg-Sup3r-secret-pw"
 REPLICAS = ("app-0", "app-1", "app-2")
@@ -223,7 +223,7 @@ def test_render_accepts_a_redactor_and_missing_histories() -> None:
     records = [{"scenario": "s", "validity": "fail", "violations": [{"kind": "lost", "message": f"lost {token}",
                                                                     "op_ids": [0]}]},
                {"scenario": "t", "validity": "pass", "violations": []}]
-    from harness.report.redact import Redactor
+    from harness.redaction import Redactor
 
     html = render_html(records, [h, None], redactor=Redactor().collect_history(h))
     assert token not in html and pseudonym(token) in html

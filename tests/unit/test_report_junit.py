@@ -9,7 +9,7 @@ from typing import Any
 from junitparser import Error, Failure, JUnitXml
 
 from harness.report.junit import classname, replay_command, write_junit
-from harness.report.redact import Redactor
+from harness.redaction import Redactor
 
 
 def _record(validity: str, **extra: Any) -> dict[str, Any]:

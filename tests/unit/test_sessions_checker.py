@@ -7,7 +7,7 @@ from typing import Any
 from harness.checkers.base import Validity
 from harness.checkers.sessions import check_sessions
 from harness.history import History, Outcome
-from harness.report.redact import pseudonym
+from harness.redaction import pseudonym
 
 
 class Builder:

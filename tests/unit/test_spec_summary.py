@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.report.redact import pseudonym
+from harness.redaction import pseudonym
 from harness.report.spec_summary import expand, placeholder_values, spec_tree
 from harness.spec import load_spec
 
@@ -119,3 +119,49 @@ def test_an_image_neither_present_nor_buildable_is_warned_about(tmp_path: Path,
     assert "warning: image nosuch/app:1: not buildable" in out.getvalue()
     built = ROOT / "targets" / "refapp" / "durable.yaml"
     assert image_warnings(load_spec(built)) == {}  # built from app.build
+
+
+HTML_SPEC = """\
+name: notes
+app: {image: harness-refapp:latest}
+operations:
+  sessions:
+    login:
+      before:
+        - {method: POST, path: /register, form: {username: "{user}", password: "pw-{user}"},
+           accepted: [{status: 302, header: {Location: "^/login"}}]}
+        - path: /login
+          extract: {csrf: {body: true, pattern: 'name="csrf" value="([^"]+)"'}}
+      method: POST
+      path: /login
+      form: {username: "{user}", csrf: "{csrf}"}
+      accepted: [{status: 302, header: {Location: "^/notes"}}]
+      rejected: [{status: 302, header: {Location: "^/login"}}]
+      follow_redirects: false
+      extract: {token: {cookie: session}}
+    whoami:
+      path: /notes
+      cookies: {session: "{token}"}
+      follow_redirects: true
+      rejected: [401, {status: 302, header: {Location: "^/login"}, reason: logged-out}]
+"""
+
+
+def test_steps_body_extractions_and_header_rules_are_shown(tmp_path: Path) -> None:
+    path = tmp_path / "notes.yaml"
+    path.write_text(HTML_SPEC)
+    out = io.StringIO()
+    Console(file=out, width=300, color_system=None).print(spec_tree(load_spec(path)))
+    text = out.getvalue()
+    assert ("before 1: POST /register with form body; accepted [302 with Location matching /^/login/]; "
+            "redirects not followed") in text
+    assert 'form body: {"username": "{user}", "password": "pw-{user}"}' in text
+    assert ("before 2: GET /login; accepted [any 2xx or 3xx]; redirects not followed; extracts csrf from the body "
+            'matching /name="csrf" value="([^"]+)"/') in text
+    assert ("login: POST /login with form body; accepted [302 with Location matching /^/notes/]; rejected 302 with "
+            "Location matching /^/login/; rules with headers decide first; redirects not followed; extracts token "
+            "from cookie 'session'") in text
+    assert ("whoami: GET /notes; accepted [200, 201, 204]; rejected 401, 302 with Location matching /^/login/ "
+            "(logged-out); rules with headers decide first; redirects followed (at most 5, same origin)") in text
+    # steps come before the operation's own request parts
+    assert text.index("before 1:") < text.index("before 2:") < text.index('form body: {"username": "{user}", "csrf"')

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from refapp import routes
+from refapp import pages, routes
 from refapp.config import ConfigError, Settings, load_settings
 from refapp.modes import build_backend
 
@@ -37,3 +37,4 @@ def _settings_or_exit() -> Settings:
 settings = _settings_or_exit()
 _configure_logging()
 app = routes.bind(settings, build_backend(settings))
+app.include_router(pages.router)  # the server-rendered front end, under /html
