@@ -8,7 +8,7 @@ else (tests/unit/test_public_api.py checks ours); every other module is internal
 """
 
 from harness.adapter import Adapter, ReplicaHttp, accepted, rejected, unexpected
-from harness.checkers.base import Finding, Validity, Verdict, Violation, judge, judges
+from harness.checkers.base import Finding, Validity, Verdict, Violation, faults_between, judge, judges
 from harness.checkers.sessions import check_sessions
 from harness.capabilities import DependencyFaultable, NetworkCuttable, Pausable, Redeployable, Scalable
 from harness.client import Client
@@ -68,6 +68,7 @@ __all__ = [
     "check_sessions",
     "drive",
     "execute",
+    "faults_between",
     "judge",
     "judges",
     "load_spec",

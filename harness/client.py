@@ -8,7 +8,7 @@ the failure and records it, it never raises for one.
 from __future__ import annotations
 
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import httpx
 
@@ -49,7 +49,17 @@ class Client:
              args: dict[str, Any] | None = None, phase: str = "main") -> Operation:
         """Perform ``kind.name`` with ``variables``; ``args`` (default: the variables) is what the history keeps."""
         variables = variables or {}
-        args = variables if args is None else args
+        return self.record(kind, name, replica, lambda http: self.adapter.perform(kind, name, http, variables),
+                           variables if args is None else args, phase)
+
+    def record(self, kind: str, name: str, replica: str, action: Callable[[ReplicaHttp], tuple[Outcome, Any]],
+               args: dict[str, Any] | None = None, phase: str = "main") -> Operation:
+        """Run ``action`` (requests to ``replica``, giving an outcome and a value) and record it as ``kind.name``.
+
+        What ``call`` does for an adapter's operation, for requests of the spec's own (its invariants'
+        setup, exercise and probe): the same outcome rules for failures, the same recording.
+        """
+        args = args or {}
         start = self.history.clock.now()
         status: int | None = None
         value: Any = None
@@ -58,7 +68,7 @@ class Client:
         responses: list[httpx.Response] = []
         try:
             http = ReplicaHttp(self._http, self.endpoints.endpoint(replica), responses.append)
-            outcome, value = self.adapter.perform(kind, name, http, variables)
+            outcome, value = action(http)
         except SpecError as exc:
             outcome, error, raised = Outcome.UNKNOWN, f"{type(exc).__name__}: {exc}", exc
         except StepFailed as exc:  # a setup step failed: the operation's own request was never sent

@@ -16,6 +16,7 @@ from harness.backends import Deployer, docker_deployer
 from harness.checkers.base import Checker, Verdict, judge, not_in_spec
 from harness.checkers.causes import causes
 from harness.checkers.faults_as_claimed import with_fault_findings
+from harness.checkers.invariants import check_invariants
 from harness.adapter import Adapter
 from harness.client import Client
 from harness.deployment import Deployment
@@ -24,6 +25,7 @@ from harness.history import History
 from harness.spec import TargetSpec
 from harness.spec_adapter import make_adapter
 from harness.workloads.base import Workload
+from harness.workloads.invariants import WithInvariants
 
 if TYPE_CHECKING:
     from harness.redaction import Redactor
@@ -109,24 +111,44 @@ def drive(deployment: Deployment, scenario: Scenario, adapter: Adapter | None = 
     turns violations that only exempt faults explain into notes. ``adapter``: the
     target's (default: made from its spec).
 
+    A spec with ``invariants`` has them driven alongside the workload (setup, exercise,
+    probes on every replica before, during and after the faults) and judged by
+    ``check_invariants`` (``with_invariants``).
+
     A fault needing a capability the deployment lacks (``harness.capabilities``) raises
     ``MissingCapability`` before anything is written: the plugin skips such a scenario.
     """
     capabilities.require(type(deployment), scenario.faults)
     spec = deployment.spec
-    with Client(deployment, deployment.history, adapter=adapter or make_adapter(spec)) as client:
-        scenario.workload.write(client, list(deployment.replicas))
-        for fault in scenario.faults:
-            writer = _WritesDuring(client, scenario.workload, deployment, fault.name)
-            writer.start()
-            try:
-                fault.apply(deployment)
-                fault.heal(deployment)
-            finally:
-                writer.finish()
-        scenario.workload.final_read(client, list(deployment.replicas))
+    workload, checkers = with_invariants(scenario, spec)
+    try:
+        with Client(deployment, deployment.history, adapter=adapter or make_adapter(spec)) as client:
+            workload.write(client, list(deployment.replicas))
+            for fault in scenario.faults:
+                writer = _WritesDuring(client, workload, deployment, fault.name)
+                writer.start()
+                try:
+                    fault.apply(deployment)
+                    fault.heal(deployment)
+                finally:
+                    writer.finish()
+            workload.final_read(client, list(deployment.replicas))
+    finally:
+        if isinstance(workload, WithInvariants):
+            workload.stop()  # the exercise rounds never outlive the scenario, even one that ends early
     # a graceful stop that was a kill is a finding: the scenario did not test what its name says
-    return with_fault_findings(judge(deployment.history, scenario.checkers, spec.exempt), deployment.history)
+    return with_fault_findings(judge(deployment.history, checkers, spec.exempt), deployment.history)
+
+
+def with_invariants(scenario: Scenario, spec: TargetSpec) -> tuple[Workload, list[Checker]]:
+    """The scenario's workload and checkers, with the spec's own rules (``invariants``) driven and judged
+    too when it states some: every scenario of every suite then checks them, with no suite of their own."""
+    if spec.invariants is None:
+        return scenario.workload, list(scenario.checkers)
+    checkers = list(scenario.checkers)
+    if check_invariants not in checkers:
+        checkers.append(check_invariants)
+    return WithInvariants(scenario.workload, spec.invariants), checkers
 
 
 def execute(spec: TargetSpec, scenario: Scenario, replicas: int, deployer: Deployer = docker_deployer) -> Result:

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import SpecError
+from harness.invariants_spec import Invariants
 from harness.operations import Operations
 from harness.policy import check_entry, effective
 from harness.vocabulary import StateKind
@@ -237,6 +238,9 @@ class TargetSpec(_Strict):
     operations: Operations | None = Field(None, description="the HTTP request behind each abstract operation")
     adapter: str | None = Field(None, description="Python adapter 'file.py:Class' or 'module:Class' (overrides operations)")
     policy: dict[StateKind, KindPolicy] = Field(default_factory=dict, description="per state kind: exempt faults")
+    invariants: Invariants | None = Field(None, description="the app's own rules: setup requests, then named rules "
+                                          "(a probe and an expectation) checked on every replica before, during and "
+                                          "after the faults of every scenario. Absent: none")
     source: str | None = Field(None, exclude=True, description="file the spec was read from")
 
     @model_validator(mode="after")

@@ -88,4 +88,11 @@ DEFAULT_SUITES: tuple[Suite, ...] = (Suite.RESTART, Suite.SCALE_OUT, Suite.DEPEN
 #: written by the deployment, read by the faults-as-claimed finding and the HTML timeline
 KILLED_ON_STOP = "SIGTERM ignored"
 
-__all__ = ["DEFAULT_SUITES", "KILLED_ON_STOP", "OUTAGE_FAULTS", "BackendName", "FaultName", "StateKind", "Suite"]
+#: the operation kind of a spec's own rules (``invariants``: setup, exercise and probe requests). Not a
+#: ``StateKind``: a state kind is a fixed set of abstract operations with its own workload, checker,
+#: ``operations`` section and policy entry, while invariants are whatever requests a spec states, all
+#: judged by one checker against the expectations they carry
+INVARIANTS = "invariants"
+
+__all__ = ["DEFAULT_SUITES", "INVARIANTS", "KILLED_ON_STOP", "OUTAGE_FAULTS", "BackendName", "FaultName", "StateKind",
+           "Suite"]

@@ -195,6 +195,42 @@ def image_warnings(spec: TargetSpec) -> dict[str, str]:
     return found
 
 
+def _sent(node: Tree, label: str, op: HttpOperation, redactor: Redactor, reading: str | None = None) -> Tree:
+    """One request of the invariants, as sent: its line, its setup steps, its request's parts."""
+    sent = node.add(escape(f"{label}: {op.method} {masked(op.path, redactor)}{_body(op)}; "
+                           f"{reading or _statuses(op)}"))
+    for i, step in enumerate(op.before):
+        line, lines = _step(i, step, redactor)
+        before = sent.add(escape(line))
+        for part in lines:
+            before.add(escape(part))
+    for line in _request(op, redactor):
+        sent.add(escape(line))
+    return sent
+
+
+def _invariants(spec: TargetSpec, tree: Tree, redactor: Redactor) -> None:
+    """The spec's own rules as they will be probed: setup requests, exercises, probes, expectations in words."""
+    invariants = spec.invariants
+    if invariants is None:
+        tree.add("[dim]invariants: none (the app's own rules are not checked)[/]")
+        return
+    node = tree.add(f"invariants: {len(invariants.rules)} rule(s), probed on every replica before, during and "
+                    "after the faults of every scenario; {run} is unique per scenario run")
+    setup = node.add("setup, once before the scenario's writes, in order, on the first replica"
+                     + ("" if invariants.setup else ": none"))
+    for i, op in enumerate(invariants.setup):
+        _sent(setup, f"{i + 1}", op, redactor)
+    for rule in invariants.rules:
+        shown = node.add(escape(f"rule '{rule.name}': expects {rule.expect.describe()}"))
+        _sent(shown, "probe", rule.probe, redactor, f"every answer below 500 is judged (a 5xx or no answer is no "
+              f"evidence either way); {_redirects(rule.probe)}")
+        if rule.exercise is not None:
+            ex = rule.exercise
+            _sent(shown, f"exercise ({ex.concurrency} at once, each to another replica, every {ex.every:g}s while "
+                  "the scenario writes)", ex.request, redactor)
+
+
 def spec_tree(spec: TargetSpec, backend: str = BackendName.DOCKER, images: dict[str, str] | None = None) -> Tree:
     """A tree of everything the spec says, as sent on ``backend``, secrets masked.
 
@@ -269,6 +305,7 @@ def spec_tree(spec: TargetSpec, backend: str = BackendName.DOCKER, images: dict[
                 node.add(f"{name}: by {adapter.describe()}")
             else:
                 node.add(f"[dim]{name}: absent (skipped)[/]")
+    _invariants(spec, tree, redactor)
     policy = tree.add("policy: faults each kind need not survive (everything else must be survived)")
     exempt = spec.exempt
     for kind in kinds:

@@ -59,6 +59,9 @@ def _shipped_sources() -> list[tuple[str, str]]:
     readme = (ROOT / "README.md").read_text()
     for i, block in enumerate(re.findall(r"```python\n(.*?)```", readme, re.S), 1):
         sources.append((f"README.md python block {i}", block))
+    extending = (ROOT / "docs" / "extending.md").read_text()   # the custom-kind example
+    for i, block in enumerate(re.findall(r"```python\n(.*?)```", extending, re.S), 1):
+        sources.append((f"docs/extending.md python block {i}", block))
     return sources
 
 
@@ -82,6 +85,7 @@ def _private_imports(where: str, source: str) -> list[str]:
 def test_what_ships_imports_only_public_names() -> None:
     sources = _shipped_sources()
     assert any(where.startswith("scenarios/") for where, _ in sources) and any("README" in w for w, _ in sources)
+    assert any(where.startswith("docs/extending.md") for where, _ in sources)
     private = [line for where, source in sources for line in _private_imports(where, source)]
     assert private == [], "\n".join(private)
 

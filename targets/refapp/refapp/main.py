@@ -7,9 +7,10 @@ code 2 before serving when STORAGE (or another setting) is wrong.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
-from refapp import pages, routes
+from refapp import pages, routes, shop_routes
 from refapp.config import ConfigError, Settings, load_settings
 from refapp.modes import build_backend
 
@@ -34,7 +35,18 @@ def _settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
+def _shop_forms_or_exit() -> shop_routes.ShopForms:
+    try:
+        return shop_routes.load_forms(os.environ)
+    except ConfigError as exc:
+        print(f"refapp: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
 settings = _settings_or_exit()
+shop_forms = _shop_forms_or_exit()
 _configure_logging()
-app = routes.bind(settings, build_backend(settings))
+_backend = build_backend(settings)
+app = routes.bind(settings, _backend)
 app.include_router(pages.router)  # the server-rendered front end, under /html
+app.include_router(shop_routes.bind(settings, _backend, shop_forms))  # addresses and stock: the app's own rules

@@ -35,6 +35,11 @@ POSTGRES_DDL: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS records ("
     " id text PRIMARY KEY, data jsonb NOT NULL, version integer NOT NULL, created_at double precision NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (name text PRIMARY KEY, value bigint NOT NULL)",
+    # The app's own rules (refapp/storage/shop.py): one default address per user, stock never below zero.
+    "CREATE TABLE IF NOT EXISTS addresses ("
+    " id text PRIMARY KEY, username text NOT NULL, label text NOT NULL, is_default boolean NOT NULL,"
+    " created_at double precision NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS items (id text PRIMARY KEY, name text NOT NULL, stock integer NOT NULL)",
 )
 
 SQLITE_DDL: tuple[str, ...] = (
@@ -45,6 +50,10 @@ SQLITE_DDL: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS records ("
     " id TEXT PRIMARY KEY, data TEXT NOT NULL, version INTEGER NOT NULL, created_at REAL NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS addresses ("
+    " id TEXT PRIMARY KEY, username TEXT NOT NULL, label TEXT NOT NULL, is_default INTEGER NOT NULL,"
+    " created_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, name TEXT NOT NULL, stock INTEGER NOT NULL)",
 )
 
 
