@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -194,6 +194,20 @@ class Exercise(_Strict):
     concurrency: int = Field(1, ge=1, le=16, description="requests sent at the same instant per round, each to "
                              "a different replica (round robin)")
     every: float = Field(0.2, ge=0.01, le=60, description="seconds between rounds")
+    replicas: list[int] | None = Field(None, min_length=1, description="optional: only these replicas (by "
+                                       "index, 0 = the first) are sent the requests, e.g. [0], the replica the "
+                                       "restart suite's faults hit; default: every replica")
+    until: Literal["final-read", "first-fault"] = Field("final-read", description="when the rounds stop: "
+                                                        "'final-read' (default), or 'first-fault': no round starts "
+                                                        "once the first fault begins (one in flight is left to it), "
+                                                        "so nothing repairs what the fault left before the final probe")
+
+    @field_validator("replicas")
+    @classmethod
+    def _indexes(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (any(i < 0 for i in value) or len(set(value)) < len(value)):
+            raise ValueError(f"expected distinct replica indexes from 0 (0 = the first replica), got {value}")
+        return value
 
 
 class Rule(_Strict):
@@ -205,6 +219,12 @@ class Rule(_Strict):
     probe: HttpOperation = Field(description="the request that reads the rule's state (placeholders from setup "
                                  "and {run}); sent to every replica before, during and after the faults")
     expect: Expectation = Field(description="what every answer must show (all parts given must hold)")
+    probes: Literal["all", "quiet"] = Field("all", description="when the rule is probed: 'all' (default: "
+                                            "after setup, during the writes and faults, after the heal), or "
+                                            "'quiet': only before its exercise starts and after the heal, when "
+                                            "no request of the exercise is in flight; for a rule an in-flight "
+                                            "exercise breaks for a moment by design (two statements a round trip "
+                                            "apart), so that only what a fault leaves behind is judged")
 
 
 class Invariants(_Strict):

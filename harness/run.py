@@ -124,6 +124,8 @@ def drive(deployment: Deployment, scenario: Scenario, adapter: Adapter | None = 
     try:
         with Client(deployment, deployment.history, adapter=adapter or make_adapter(spec)) as client:
             workload.write(client, list(deployment.replicas))
+            if isinstance(workload, WithInvariants) and scenario.faults:
+                workload.fault_begins()  # exercises that stop at the first fault start no further round
             for fault in scenario.faults:
                 writer = _WritesDuring(client, workload, deployment, fault.name)
                 writer.start()

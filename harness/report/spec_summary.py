@@ -223,12 +223,17 @@ def _invariants(spec: TargetSpec, tree: Tree, redactor: Redactor) -> None:
         _sent(setup, f"{i + 1}", op, redactor)
     for rule in invariants.rules:
         shown = node.add(escape(f"rule '{rule.name}': expects {rule.expect.describe()}"))
-        _sent(shown, "probe", rule.probe, redactor, f"every answer below 500 is judged (a 5xx or no answer is no "
-              f"evidence either way); {_redirects(rule.probe)}")
+        when = ("" if rule.probes == "all" else
+                "only before the exercise starts and after the heal (probes: quiet); ")
+        _sent(shown, "probe", rule.probe, redactor, f"{when}every answer below 500 is judged (a 5xx or no answer "
+              f"is no evidence either way); {_redirects(rule.probe)}")
         if rule.exercise is not None:
             ex = rule.exercise
-            _sent(shown, f"exercise ({ex.concurrency} at once, each to another replica, every {ex.every:g}s while "
-                  "the scenario writes)", ex.request, redactor)
+            where = ("each to another replica" if ex.replicas is None
+                     else f"only to replica(s) {', '.join(str(i) for i in ex.replicas)}")
+            until = "until the final read" if ex.until == "final-read" else "until the first fault begins"
+            _sent(shown, f"exercise ({ex.concurrency} at once, {where}, every {ex.every:g}s while the scenario "
+                  f"writes, {until})", ex.request, redactor)
 
 
 def spec_tree(spec: TargetSpec, backend: str = BackendName.DOCKER, images: dict[str, str] | None = None) -> Tree:

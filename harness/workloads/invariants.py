@@ -12,6 +12,11 @@ whose target states some, with no suite of their own:
 - ``final_read``: the exercise stops, the workload reads back, and every rule is probed on
   every replica with phase ``final``.
 
+A rule with ``probes: quiet`` is probed only in the first round (before its exercise starts)
+and the final one (after the heal, the exercise stopped); an exercise with ``until:
+first-fault`` starts no round once ``fault_begins`` was called (by the scenario, just before
+its first fault), and one with ``replicas`` is sent only to those replicas.
+
 Everything is recorded as operations of kind ``invariants`` (``setup``, ``exercise``,
 ``probe``); whether a rule held is the checker's to say (``harness.checkers.invariants``),
 from the expectation each probe carries in its args.
@@ -101,6 +106,7 @@ class WithInvariants:
         self.ready = False  # the setup went through: probes and exercises can be rendered
         self._replicas: list[str] = []
         self._stop = threading.Event()
+        self._faulted = threading.Event()  # the scenario's first fault has begun
         self._exercises: list[threading.Thread] = []
 
     # -- the scenario's phases -------------------------------------------------------------
@@ -108,7 +114,7 @@ class WithInvariants:
         self._replicas = list(replicas)
         self.ready = self.setup(client, replicas[0])
         if self.ready:
-            self.probe_all(client, replicas, "main")
+            self.probe_all(client, replicas, "main", quiet=True)
             self._start_exercises(client)
         self.workload.write(client, replicas)
         if self.ready:
@@ -124,7 +130,12 @@ class WithInvariants:
         self.stop()
         self.workload.final_read(client, replicas)
         if self.ready:
-            self.probe_all(client, replicas, "final")
+            self.probe_all(client, replicas, "final", quiet=True)
+
+    def fault_begins(self) -> None:
+        """The scenario is about to apply its first fault: exercises with ``until: first-fault`` start no
+        further round (one already sent is left in flight, for the fault to cut)."""
+        self._faulted.set()
 
     def stop(self) -> None:
         """End the exercise rounds (and wait for them): at the final read, or when the scenario ends early."""
@@ -172,8 +183,12 @@ class WithInvariants:
                 "expect": rule.expect.model_dump(by_alias=True, exclude_unset=True)}
         client.record(INVARIANTS, "probe", replica, action, args, phase=phase)
 
-    def probe_all(self, client: Client, replicas: list[str], phase: str) -> None:
+    def probe_all(self, client: Client, replicas: list[str], phase: str, quiet: bool = False) -> None:
+        """Probe every rule on every replica; a rule with ``probes: quiet`` only when ``quiet`` (no exercise
+        in flight, no fault under way: before the exercises start, and after the heal)."""
         for rule in self.invariants.rules:
+            if rule.probes == "quiet" and not quiet:
+                continue
             for replica in replicas:
                 self.probe(client, rule, replica, phase)
 
@@ -194,6 +209,13 @@ class WithInvariants:
                       {"rule": rule.name, "round": round_, "request": _said(build_request(op, self.values))})
 
     def _start_exercises(self, client: Client) -> None:
+        for i, rule in enumerate(self.invariants.rules):
+            if rule.exercise is not None and rule.exercise.replicas is not None:
+                beyond = [r for r in rule.exercise.replicas if r >= len(self._replicas)]
+                if beyond:
+                    raise SpecError(f"field 'invariants.rules.{i}.exercise.replicas': replica index(es) "
+                                    f"{beyond} beyond the {len(self._replicas)} replica(s) of this scenario "
+                                    f"(0 to {len(self._replicas) - 1})")
         for rule in self.invariants.rules:
             if rule.exercise is not None:
                 thread = _Rounds(self, client, rule)
@@ -203,7 +225,8 @@ class WithInvariants:
 
 class _Rounds(threading.Thread):
     """One rule's exercise: rounds of ``concurrency`` requests released at the same instant, each to the
-    next replica (round robin), ``every`` seconds apart, until stopped (at most ``MAX_ROUNDS``).
+    next replica (round robin, among ``replicas`` when given), ``every`` seconds apart, until stopped
+    (or the first fault begins, with ``until: first-fault``; at most ``MAX_ROUNDS``).
 
     A spec error found at run time stops the rounds; it is on record in the history.
     """
@@ -216,9 +239,14 @@ class _Rounds(threading.Thread):
         exercise = self.rule.exercise
         assert exercise is not None
         for round_ in range(MAX_ROUNDS):
-            if self.owner._stop.is_set():
+            if self.owner._stop.is_set() or (exercise.until == "first-fault" and self.owner._faulted.is_set()):
                 return
             replicas = list(self.owner._replicas)
+            if exercise.replicas is not None:
+                replicas = [replicas[i] for i in exercise.replicas if i < len(replicas)]
+                if not replicas:  # scaled in below the replicas named: none to send to this round
+                    self.owner._stop.wait(exercise.every)
+                    continue
             gate = threading.Barrier(exercise.concurrency)
             errors: list[BaseException] = []
 

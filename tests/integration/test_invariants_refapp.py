@@ -11,7 +11,13 @@ in containers (the harness-refapp image, once it is built from these sources).
   2 s later; the exercise keeps one in flight on each replica (97% of the time between its two
   statements), so the crash of app-0 lands between them (what the test checks as "cut": 10 of 10
   local runs), and readers see no default in between too: "one default address per user" breaks
-  on every run, first seen by a probe before the crash (the window is there without one).
+  on every run, first seen by a probe before the crash (the window is there without one);
+- ``rules-two-statements-crash.yaml`` / ``rules-crash.yaml`` (``parts/rules-crash.yaml``): the
+  set-default runs on app-0 only and stops at the first fault, the rule is probed only before the
+  exercise and after the heal (``probes: quiet``): the crash cuts the set-default in flight between
+  its two statements and the rule is caught as ``broken`` with the crash named between the last
+  good probe and the first bad one (benchmarks/invariant_crash_attribution.py: 10 of 10 local
+  runs); one transaction passes.
 
 The docs' custom-kind example (docs/extending.md) runs here too, as its page says: its scenario
 file passes the correct app and fails the memory mode (addresses lost with the crashed process).
@@ -30,6 +36,7 @@ from harness import Outcome, Scenario, execute
 from harness.backends import Deployer, docker_deployer
 from harness.backends.local import LocalDeployment
 from harness.checkers import STATE_CHECKERS
+from harness.checkers.invariants import BROKEN
 from harness.faults import Crash
 from harness.history import History
 from harness.spec import TargetSpec, load_spec
@@ -121,6 +128,30 @@ def test_two_statements_leave_a_user_without_a_default(deployer: Deployer) -> No
     assert set(broken) == {DEFAULT_RULE}, result.verdict.explain()
     assert any(defaults(p) == 0 for p in probes(result, DEFAULT_RULE))
     assert cut_by_the_crash(result), "the crash did not land between the two statements of a set-default"
+
+
+def test_a_crash_between_the_two_statements_is_blamed_on_the_crash(deployer: Deployer) -> None:
+    result = crash_scenario("rules-two-statements-crash.yaml", deployer)
+    broken = broken_rules(result)
+    assert set(broken) == {DEFAULT_RULE}, result.verdict.explain()
+    violation = broken[DEFAULT_RULE]
+    assert violation.kind == BROKEN, violation.message
+    assert any(f.startswith("crash") and f.endswith("of app-0") for f in violation.evidence["faults_between"])
+    assert violation.evidence["still_broken_after_heal_on"] == ["app-0", "app-1"]
+    quiet = probes(result, DEFAULT_RULE)  # the baseline (one default) and the heal's (none), nothing between
+    assert [(p.phase, defaults(p)) for p in quiet] == [("main", 1), ("main", 1), ("final", 0), ("final", 0)]
+    assert {op.replica for op in exercises(result, DEFAULT_RULE)} == {"app-0"}
+    [crash] = [f for f in result.history.faults() if f.target == "app-0" and not f.heal]
+    # no round starts once the fault begins (one checked just before may race it)
+    assert len([op for op in exercises(result, DEFAULT_RULE) if op.start >= crash.start]) <= 1
+    assert cut_by_the_crash(result), "the crash did not land between the two statements of a set-default"
+
+
+def test_one_transaction_keeps_the_default_through_the_crash(deployer: Deployer) -> None:
+    result = crash_scenario("rules-crash.yaml", deployer)
+    assert result.verdict.ok, result.verdict.explain()
+    assert [defaults(p) for p in probes(result, DEFAULT_RULE)] == [1, 1, 1, 1]
+    assert any(op.outcome is Outcome.OK for op in exercises(result, DEFAULT_RULE))
 
 
 # --- the docs' custom-kind example ------------------------------------------------------------------

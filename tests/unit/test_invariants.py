@@ -314,8 +314,8 @@ def test_check_spec_shows_each_rule_as_it_will_be_probed(tmp_path) -> None:
     assert "sk_live_abcdefghijklmnop1234" not in text  # masked like every request the summary shows
     assert "rule 'stock never below zero': expects status is 200 and JSON 'stock' is at least 0" in text
     assert "probe: GET /shop/items/{item}; every answer below 500 is judged" in text
-    assert "exercise (2 at once, each to another replica, every 0.2s while the scenario writes): POST " \
-           "/shop/items/{item}/buy; accepted [200]; rejected 409" in text
+    assert "exercise (2 at once, each to another replica, every 0.2s while the scenario writes, until the final " \
+           "read): POST /shop/items/{item}/buy; accepted [200]; rejected 409" in text
     assert "with is_default = true equals 1 and the body matches /addresses/" in text
 
 

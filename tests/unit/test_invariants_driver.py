@@ -7,11 +7,14 @@ import threading
 import time
 
 import httpx
+import pytest
 import yaml
+from pydantic import ValidationError
 
 from harness.checkers.base import Validity
 from harness.checkers.invariants import check_invariants
 from harness.client import Client
+from harness.errors import SpecError
 from harness.history import History, Outcome
 from harness.invariants_spec import Invariants
 from harness.vocabulary import INVARIANTS
@@ -135,3 +138,69 @@ def test_a_probe_answered_5xx_is_recorded_unknown_with_what_it_returned() -> Non
     probe = history.operations()[-1]
     assert (probe.outcome, probe.status, probe.value["status"]) == (Outcome.UNKNOWN, 503, 503)
     assert check_invariants(history).validity is Validity.UNKNOWN
+
+
+QUIET = """
+setup:
+  - {method: POST, path: /shop/items, json: {name: "widget-{run}", stock: 1}, extract: {item: {json: id}}}
+rules:
+  - name: stock never below zero
+    exercise:
+      request: {method: POST, path: "/shop/items/{item}/buy", accepted: [200], rejected: [409]}
+      replicas: [1]
+      until: first-fault
+      every: 0.01
+    probes: quiet
+    probe: {method: GET, path: "/shop/items/{item}"}
+    expect: {status: 200, json: {path: stock, min: 0}}
+"""
+
+
+def exercise_count(history: History) -> int:
+    return len([op for op in history.operations(INVARIANTS) if op.name == "exercise"])
+
+
+def test_a_quiet_rule_is_probed_only_before_its_exercise_and_after_the_heal_and_the_exercise_stops_at_the_fault(
+) -> None:
+    shop = Shop()
+    history = History()
+    driver = WithInvariants(Idle(), Invariants.model_validate(yaml.safe_load(QUIET)), run="r1")
+    with Client(Endpoints(), history, transport=httpx.MockTransport(shop)) as client:
+        driver.write(client, ["app-0", "app-1"])
+        deadline = time.monotonic() + 2
+        while exercise_count(history) < 3:
+            assert time.monotonic() < deadline, "no exercise rounds"
+            time.sleep(0.01)
+        driver.fault_begins()
+        time.sleep(0.05)  # a round checked just before may still be recorded
+        sent = exercise_count(history)
+        driver.step(client, ["app-0", "app-1"], 0)  # during the fault: no probe of a quiet rule
+        time.sleep(0.1)
+        assert exercise_count(history) == sent  # no round after the first fault began
+        driver.final_read(client, ["app-0", "app-1"])
+    ops = history.operations(INVARIANTS)
+    probes = [op for op in ops if op.name == "probe"]
+    assert [(op.replica, op.phase) for op in probes] == [("app-0", "main"), ("app-1", "main"),
+                                                         ("app-0", "final"), ("app-1", "final")]
+    first_exercise = min(op.start for op in ops if op.name == "exercise")
+    assert all(op.end <= first_exercise for op in probes[:2])  # the baseline was taken before the exercise began
+    assert {op.replica for op in ops if op.name == "exercise"} == {"app-1"}  # only the replica named
+    assert check_invariants(history).validity is Validity.PASS
+
+
+def test_the_exercise_options_default_to_every_replica_until_the_final_read_and_every_probe_round() -> None:
+    rule = Invariants.model_validate(yaml.safe_load(SECTION)).rules[0]
+    assert (rule.exercise.replicas, rule.exercise.until, rule.probes) == (None, "final-read", "all")
+
+
+def test_bad_exercise_replicas_are_refused_naming_the_field() -> None:
+    for bad in ("[-1]", "[0, 0]", "[]"):
+        with pytest.raises(ValidationError, match="replicas"):
+            Invariants.model_validate(yaml.safe_load(QUIET.replace("replicas: [1]", f"replicas: {bad}")))
+    with pytest.raises(ValidationError, match="until"):
+        Invariants.model_validate(yaml.safe_load(QUIET.replace("until: first-fault", "until: heal")))
+    driver = WithInvariants(Idle(), Invariants.model_validate(yaml.safe_load(QUIET)))
+    with Client(Endpoints(), History(), transport=httpx.MockTransport(Shop())) as client:
+        with pytest.raises(SpecError, match=r"invariants.rules.0.exercise.replicas.*\[1\].*1 replica"):
+            driver.write(client, ["app-0"])
+    driver.stop()
