@@ -21,31 +21,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.operations import HttpOperation, HttpRequest, placeholders
+from harness.operations import MISSING, HttpOperation, HttpRequest, json_path, placeholders
 
 #: the placeholder unique to one scenario run
 RUN = "run"
 #: a body longer than this is recorded cut (the regex expectation then sees only its start)
 MAX_TEXT = 65536
 
-_MISSING = object()
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-def value_at(body: Any, path: str) -> Any:
-    """Follow a dotted path ('stock', 'data.items.0.id', '$.a'), as extractions' ``json`` does; _MISSING when absent."""
-    node = body
-    for step in [s for s in path.removeprefix("$").split(".") if s]:
-        if isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and step.lstrip("-").isdigit() and -len(node) <= int(step) < len(node):
-            node = node[int(step)]
-        else:
-            return _MISSING
-    return node
 
 
 class _Compare(_Strict):
@@ -109,10 +95,10 @@ class CountExpectation(_Compare):
 
     def count(self, body: Any) -> int | None:
         """Matching items, or None when the path holds no list."""
-        items = value_at(body, self.json_path)
+        items = json_path(body, self.json_path)
         if not isinstance(items, list):
             return None
-        return sum(1 for item in items if all(value_at(item, k) == v for k, v in self.where.items()))
+        return sum(1 for item in items if all(json_path(item, k) == v for k, v in self.where.items()))
 
 
 class Expectation(_Strict):
@@ -167,8 +153,8 @@ def evaluate(expect: Expectation, status: int | None, body: Any, text: str | Non
     if expect.status is not None and status != expect.status:
         problems.append(f"status is {status}, expected {expect.status}")
     if expect.json_value is not None:
-        value = value_at(body, expect.json_value.path)
-        problem = ("no value at JSON path '%s'" % expect.json_value.path if value is _MISSING
+        value = json_path(body, expect.json_value.path)
+        problem = ("no value at JSON path '%s'" % expect.json_value.path if value is MISSING
                    else expect.json_value.problem(value, f"'{expect.json_value.path}'"))
         if problem:
             problems.append(problem)
@@ -283,4 +269,4 @@ def _check_parts(request: HttpRequest, provided: set[str], where: str) -> None:
 
 
 __all__ = ["CountExpectation", "Exercise", "Expectation", "Invariants", "JsonExpectation", "MAX_TEXT", "RUN", "Rule",
-           "evaluate", "value_at"]
+           "evaluate"]

@@ -50,6 +50,24 @@ def placeholders(template: Any) -> set[str]:
     return set()
 
 
+#: what a lookup in a response returns when the value is not there (``None`` may be a real value)
+MISSING = object()
+
+
+def json_path(body: Any, path: str) -> Any:
+    """Follow a dotted path ('data.items.0.id', '$.token'), as an extraction's ``json`` does; MISSING when
+    any step is absent. One reading for extractions and invariants' expectations alike."""
+    node = body
+    for step in [s for s in path.removeprefix("$").split(".") if s]:
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and step.lstrip("-").isdigit() and -len(node) <= int(step) < len(node):
+            node = node[int(step)]
+        else:
+            return MISSING
+    return node
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

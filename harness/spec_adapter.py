@@ -35,14 +35,13 @@ from harness.adapter import Adapter, ReplicaHttp, Reply, StepFailed, response_co
 from harness.errors import ExtractionError, SpecError
 from harness.history import Outcome
 from harness.operation_table import ACCEPTED, REJECTED, SETTINGS, TABLE
-from harness.operations import PLACEHOLDER, Extraction, HttpOperation, Operations, Step, HttpRequest
+from harness.operations import MISSING, PLACEHOLDER, Extraction, HttpOperation, HttpRequest, Operations, Step, json_path
 from harness.spec import adapter_reference
 from harness.vocabulary import StateKind
 
 if TYPE_CHECKING:
     from harness.spec import TargetSpec
 
-_MISSING = object()
 
 
 def text(value: Any) -> str:
@@ -65,53 +64,40 @@ def render(template: Any, variables: Mapping[str, Any], escape: Callable[[str], 
     return template
 
 
-def json_path(body: Any, path: str) -> Any:
-    """Follow a dotted path ('data.items.0.id', '$.token'); _MISSING when any step is absent."""
-    node = body
-    for step in [s for s in path.removeprefix("$").split(".") if s]:
-        if isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and step.lstrip("-").isdigit() and -len(node) <= int(step) < len(node):
-            node = node[int(step)]
-        else:
-            return _MISSING
-    return node
-
-
 def extract(response: httpx.Response, how: Extraction, variables: Mapping[str, Any] | None = None,
             chain: tuple[httpx.Response, ...] = ()) -> Any:
-    """The value an extraction points at (narrowed by its pattern), or _MISSING.
+    """The value an extraction points at (narrowed by its pattern), or MISSING.
 
     ``variables`` fill the pattern's placeholders, escaped (``re.escape``): the value is
     searched for literally. ``chain``: the redirects followed before ``response``, whose
     cookies count too (a login's 302 sets the cookie the page after it does not repeat).
     """
     if how.header is not None:
-        value = response.headers.get(how.header, _MISSING)
+        value = response.headers.get(how.header, MISSING)
     elif how.cookie is not None:
         cookies: dict[str, str] = {}
         for hop in (*chain, response):
             cookies.update(response_cookies(hop))
-        value = cookies.get(how.cookie, _MISSING)
+        value = cookies.get(how.cookie, MISSING)
     elif how.body:
         value = response.text
     else:
         try:
             value = json_path(response.json(), how.json_path or "")
         except ValueError:
-            value = _MISSING
-    if how.pattern is not None and value is not _MISSING and value is not None:
+            value = MISSING
+    if how.pattern is not None and value is not MISSING and value is not None:
         match = re.search(render(how.pattern, variables or {}, escape=re.escape), str(value))
         if match is None:
-            return _MISSING
+            return MISSING
         value = match.group(1) if match.groups() else match.group(0)
         if how.body and value is not None:
             value = html.unescape(value)  # a page shows stored text escaped
-    if how.parse == "json" and value is not _MISSING and value is not None:
+    if how.parse == "json" and value is not MISSING and value is not None:
         try:
             return json.loads(value) if isinstance(value, (str, bytes)) else value
         except ValueError:
-            return _MISSING
+            return MISSING
     return value
 
 
@@ -330,7 +316,7 @@ class SpecAdapter(Adapter):
         values: dict[str, Any] = {}
         for key, how in op.extract.items():
             value = extract(response, how, variables, chain)
-            if value is not _MISSING and value is not None:
+            if value is not MISSING and value is not None:
                 values[key] = value
             elif key in needed:
                 raise ExtractionError(

@@ -38,7 +38,8 @@ from harness.invariants_spec import MAX_TEXT, RUN, Invariants, Rule
 from harness.operation_table import ACCEPTED, REJECTED
 from harness.operations import HttpOperation, HttpRequest
 from harness.outcome import status_outcome
-from harness.spec_adapter import _MISSING, build_request, extract, send
+from harness.operations import MISSING
+from harness.spec_adapter import build_request, extract, send
 from harness.vocabulary import INVARIANTS
 from harness.workloads.base import Workload
 
@@ -78,7 +79,7 @@ def _extracted(request: HttpRequest, response: httpx.Response, chain: tuple[http
     found: dict[str, Any] = {}
     for key, how in request.extract.items():
         value = extract(response, how, values, chain)
-        if value is _MISSING or value is None:
+        if value is MISSING or value is None:
             raise ExtractionError(f"field 'invariants.{where}.extract.{key}': {how.describe()} found nothing in "
                                   f"the {response.status_code} response to {response.request.method} "
                                   f"{response.request.url.path}; body: {response.text[:300]!r}")

@@ -17,7 +17,9 @@ from harness.adapter import ReplicaHttp
 from harness.errors import ExtractionError, SpecError
 from harness.history import Outcome
 from harness.operations import Extraction, HttpOperation, Operations
-from harness.spec_adapter import _MISSING, SpecAdapter, build_request, extract, json_path, render
+from harness.operations import MISSING as _MISSING
+from harness.operations import json_path
+from harness.spec_adapter import SpecAdapter, build_request, extract, render
 
 OK, FAIL, UNKNOWN = Outcome.OK, Outcome.FAIL, Outcome.UNKNOWN
 BASE = "http://app-0.test:8000"

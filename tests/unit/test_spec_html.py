@@ -209,7 +209,7 @@ def test_body_extraction_fills_placeholders_escaped() -> None:
     response = httpx.Response(200, text=PAGE)
     assert extract(response, how, {"title": "note-1 (a+b)"}) == "7"  # '(' and '+' matched literally
     assert extract(response, how, {"title": "groceries (x)"}) == "3"
-    from harness.spec_adapter import _MISSING
+    from harness.operations import MISSING as _MISSING
     assert extract(response, how, {"title": "note-1 (a+b"}) is _MISSING
     assert extract(response, how, {"title": "no.te-1 (a+b)"}) is _MISSING  # '.' is not a wildcard
 
@@ -490,7 +490,7 @@ def test_a_record_round_trips_through_a_form_and_a_page() -> None:
 
 def test_text_that_is_not_json_is_nothing_found() -> None:
     how = Extraction.model_validate({"body": True, "pattern": "<pre>(.*)</pre>", "parse": "json"})
-    from harness.spec_adapter import _MISSING
+    from harness.operations import MISSING as _MISSING
     assert extract(httpx.Response(200, text="<pre>{'n': 1}</pre>"), how) is _MISSING
     assert extract(httpx.Response(200, text="<pre>[1, &quot;x&quot;]</pre>"), how) == [1, "x"]
     assert Extraction.model_validate({"header": "X-Data", "parse": "json"}).describe() == "header 'X-Data', read as JSON"
