@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.operations import MISSING, HttpOperation, HttpRequest, json_path, placeholders
+from harness.operations import MISSING, HttpOperation, HttpRequest, compiled_regex, json_path, placeholders
 
 #: the placeholder unique to one scenario run
 RUN = "run"
@@ -114,12 +114,7 @@ class Expectation(_Strict):
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
+        return compiled_regex(value)
 
     @model_validator(mode="after")
     def _something(self) -> "Expectation":

@@ -72,7 +72,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _regex(value: str | None) -> str | None:
+def compiled_regex(value: str | None) -> str | None:
     """A regular expression that compiles (placeholders in it compile too: ``{title}`` is literal to ``re``)."""
     if value is not None:
         try:
@@ -104,7 +104,7 @@ class Extraction(_Strict):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        return _regex(value)
+        return compiled_regex(value)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Extraction":

@@ -196,7 +196,7 @@ def image_warnings(spec: TargetSpec) -> dict[str, str]:
 
 
 def _sent(node: Tree, label: str, op: HttpOperation, redactor: Redactor, reading: str | None = None) -> Tree:
-    """One request of the invariants, as sent: its line, its setup steps, its request's parts."""
+    """One request (an operation, or one of the invariants'), as sent: its line, its setup steps, its parts."""
     sent = node.add(escape(f"{label}: {op.method} {masked(op.path, redactor)}{_body(op)}; "
                            f"{reading or _statuses(op)}"))
     for i, step in enumerate(op.before):
@@ -298,14 +298,7 @@ def spec_tree(spec: TargetSpec, backend: str = BackendName.DOCKER, images: dict[
         for name in KIND_OPERATIONS[kind]:
             op = getattr(declared, name, None) if declared is not None else None
             if isinstance(op, HttpOperation):
-                sent = node.add(escape(f"{name}: {op.method} {masked(op.path, redactor)}{_body(op)}; {_statuses(op)}"))
-                for i, step in enumerate(op.before):
-                    line, lines = _step(i, step, redactor)
-                    before = sent.add(escape(line))
-                    for part in lines:
-                        before.add(escape(part))
-                for line in _request(op, redactor):
-                    sent.add(escape(line))
+                _sent(node, name, op, redactor)
             elif adapter.supports(kind, name):
                 node.add(f"{name}: by {adapter.describe()}")
             else:
