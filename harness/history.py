@@ -32,7 +32,7 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Operation:
     """One client call against one replica, with its outcome."""
 
@@ -52,7 +52,7 @@ class Operation:
     type = "op"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FaultEvent:
     """A fault done to the deployment, from its start to its end."""
 
@@ -98,12 +98,41 @@ class Clock:
 
 
 class History:
-    """Append-only, thread-safe list of events; ids are assigned in append order."""
+    """Append-only, thread-safe list of events; ids are assigned in append order.
+
+    Operations are also indexed by kind, and fault events kept apart, as they are
+    appended: checkers ask for one kind, or for the faults around a violation, once per
+    violation, and a soak's history holds a million operations, so neither may rescan
+    the whole list. ``stream_to`` writes every event to disk as it is appended, so a
+    long run's history is on disk even when the run is killed.
+    """
 
     def __init__(self, events: Iterable[Event] = (), clock: Clock | None = None) -> None:
-        self._events: list[Event] = list(events)
+        self._events: list[Event] = []
+        self._ops: list[Operation] = []
+        self._by_kind: dict[str, list[Operation]] = {}
+        self._faults: list[FaultEvent] = []
         self._lock = threading.Lock()
+        self._sink: _Sink | None = None
+        self._by_id: dict[int, Event] | None = None  # built only when ids are not positions
         self.clock = clock or Clock()
+        for event in events:
+            self._index(event)
+
+    def _index(self, event: Event) -> None:
+        if self._by_id is not None:
+            self._by_id[event.id] = event
+        elif event.id != len(self._events):  # a history assembled from parts: ids are not positions
+            self._by_id = {e.id: e for e in self._events}
+            self._by_id[event.id] = event
+        self._events.append(event)
+        if isinstance(event, Operation):
+            self._ops.append(event)
+            self._by_kind.setdefault(event.kind, []).append(event)
+        else:
+            self._faults.append(event)
+        if self._sink is not None:
+            self._sink.write(event)
 
     def next_id(self) -> int:
         with self._lock:
@@ -112,14 +141,14 @@ class History:
     def record_op(self, **fields: Any) -> Operation:
         with self._lock:
             op = Operation(id=len(self._events), **fields)
-            self._events.append(op)
+            self._index(op)
             return op
 
     def record_fault(self, fault: str, target: str, start: float, end: float, detail: str = "",
                      heal: bool = False) -> FaultEvent:
         with self._lock:
             event = FaultEvent(len(self._events), str(fault), target, start, end, detail, heal)
-            self._events.append(event)
+            self._index(event)
             return event
 
     def __iter__(self) -> Iterator[Event]:
@@ -130,19 +159,47 @@ class History:
         return len(self._events)
 
     def operations(self, kind: str | None = None) -> list[Operation]:
-        return [e for e in self if isinstance(e, Operation) and (kind is None or e.kind == kind)]
+        with self._lock:
+            return list(self._ops if kind is None else self._by_kind.get(kind, ()))
+
+    def operation(self, op_id: int) -> Operation | None:
+        """The operation with this id, or None; a lookup, not a scan."""
+        with self._lock:
+            if self._by_id is not None:
+                event = self._by_id.get(op_id)
+            else:
+                event = self._events[op_id] if 0 <= op_id < len(self._events) else None
+        return event if isinstance(event, Operation) else None
+
+    def kinds(self) -> set[str]:
+        """The kinds of operation the history holds."""
+        with self._lock:
+            return set(self._by_kind)
 
     def faults(self) -> list[FaultEvent]:
-        return [e for e in self if isinstance(e, FaultEvent)]
+        with self._lock:
+            return list(self._faults)
+
+    def stream_to(self, path: Path, redactor: "EventRedactor | None" = None) -> None:
+        """From now on, append every event to ``path`` as one JSON line (redacted first), the events
+        so far included; each line is flushed as written. ``close_stream`` ends it."""
+        with self._lock:
+            self._sink = _Sink(path, redactor)
+            for event in self._events:
+                self._sink.write(event)
+
+    def close_stream(self) -> None:
+        with self._lock:
+            if self._sink is not None:
+                self._sink.close()
+                self._sink = None
 
     def to_jsonl(self, path: Path, redactor: "EventRedactor | None" = None) -> None:
         """Write one JSON line per event; with a ``redactor``, each event is redacted before it is
         written, so no secret is ever on disk, not even halfway through (an interrupt, a kill)."""
         with path.open("w") as fh:
             for event in self:
-                if redactor is not None:
-                    event = redactor.event(event)
-                fh.write(json.dumps({"type": event.type, **asdict(event)}, default=str) + "\n")
+                fh.write(_line(event, redactor))
 
     @classmethod
     def from_jsonl(cls, path: Path) -> "History":
@@ -159,3 +216,23 @@ class History:
                 else:
                     events.append(FaultEvent(**raw))
         return cls(events)
+
+
+def _line(event: Event, redactor: "EventRedactor | None") -> str:
+    if redactor is not None:
+        event = redactor.event(event)
+    return json.dumps({"type": event.type, **asdict(event)}, default=str) + "\n"
+
+
+class _Sink:
+    """A JSON-lines file a history appends to as events arrive (``History.stream_to``)."""
+
+    def __init__(self, path: Path, redactor: "EventRedactor | None") -> None:
+        self._fh = path.open("w", buffering=1)  # line-buffered: a killed run loses at most one line
+        self._redactor = redactor
+
+    def write(self, event: Event) -> None:
+        self._fh.write(_line(event, self._redactor))
+
+    def close(self) -> None:
+        self._fh.close()

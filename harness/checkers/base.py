@@ -137,7 +137,7 @@ def judge(history: History, checkers: Iterable[Checker],
     only exempt faults explain become notes before the verdicts merge.
     """
     verdicts = []
-    present = {op.kind for op in history.operations()}
+    present = history.kinds()
     for checker in checkers:
         name = getattr(checker, "__name__", repr(checker))
         kinds = judged_kinds(checker)
@@ -212,8 +212,7 @@ def exempting_faults(violation: Violation, history: History, exempt: Mapping[str
     is exempt only when every fault between its first and last operation is exempt for its kinds)."""
     if (violation.checker, violation.kind) in NEVER_EXEMPT:
         return []
-    by_id = {op.id: op for op in history.operations()}
-    ops = [by_id[i] for i in violation.op_ids if i in by_id]
+    ops = [op for op in map(history.operation, violation.op_ids) if op is not None]
     if not ops:
         return []
     kinds = {op.kind for op in ops}
