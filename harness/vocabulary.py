@@ -35,6 +35,8 @@ class FaultName(StrEnum):
     REDEPLOY = "redeploy"
     ROLLING_RESTART = "rolling-restart"
     SCALE = "scale"
+    #: every replica removed, then as many started again: a serverless platform between requests
+    SCALE_TO_ZERO = "scale-to-zero"
     PAUSE = "pause"
     DEPENDENCY_RESTART = "dependency-restart"
     DEPENDENCY_OUTAGE = "dependency-outage"
