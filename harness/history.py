@@ -115,6 +115,7 @@ class History:
         self._lock = threading.Lock()
         self._sink: _Sink | None = None
         self._by_id: dict[int, Event] | None = None  # built only when ids are not positions
+        self._next_id = 0  # above every id so far: a history assembled from parts may skip some
         self.clock = clock or Clock()
         for event in events:
             self._index(event)
@@ -126,6 +127,7 @@ class History:
             self._by_id = {e.id: e for e in self._events}
             self._by_id[event.id] = event
         self._events.append(event)
+        self._next_id = max(self._next_id, event.id + 1)
         if isinstance(event, Operation):
             self._ops.append(event)
             self._by_kind.setdefault(event.kind, []).append(event)
@@ -136,18 +138,18 @@ class History:
 
     def next_id(self) -> int:
         with self._lock:
-            return len(self._events)
+            return self._next_id
 
     def record_op(self, **fields: Any) -> Operation:
         with self._lock:
-            op = Operation(id=len(self._events), **fields)
+            op = Operation(id=self._next_id, **fields)
             self._index(op)
             return op
 
     def record_fault(self, fault: str, target: str, start: float, end: float, detail: str = "",
                      heal: bool = False) -> FaultEvent:
         with self._lock:
-            event = FaultEvent(len(self._events), str(fault), target, start, end, detail, heal)
+            event = FaultEvent(self._next_id, str(fault), target, start, end, detail, heal)
             self._index(event)
             return event
 
