@@ -92,6 +92,9 @@ class Scalable(Capability):
     name = "scale"
     summary = "add replicas or remove the newest ones"
 
+    #: how many replicas the last ``scale_to_zero`` removed: what bringing the deployment back restores
+    scaled_to_zero_from: int = 0
+
     @abstractmethod
     def _remove(self, replica: str) -> None:
         """Remove a stopped replica and its writable state (volumes of the deployment stay)."""
@@ -110,6 +113,30 @@ class Scalable(Capability):
             self._stop_noted(name, prefix=f"{name}: ")
             self._remove(name)
             self.replicas.remove(name)
+
+    @recorded(FaultName.SCALE_TO_ZERO)
+    def scale_to_zero(self, count: int) -> None:
+        """Remove every replica, gracefully, newest first: nothing answers until ``scale_from_zero``, as on a
+        serverless platform between requests. ``count`` is how many there are (the event's target, so the
+        heal that brings as many back pairs with it); another count is an error, not a partial scale."""
+        if count != len(self.replicas) or count < 1:
+            raise BackendError(f"scale_to_zero({count}): the deployment has {len(self.replicas)} replica(s)")
+        self.scaled_to_zero_from = count
+        for name in self.replicas[::-1]:
+            self._stop_noted(name, prefix=f"{name}: ")
+            self._remove(name)
+            self.replicas.remove(name)
+
+    @recorded(FaultName.SCALE_TO_ZERO, heal=True)
+    def scale_from_zero(self, count: int) -> None:
+        """Start ``count`` new replicas (in parallel, each with fresh local state) on a deployment scaled to
+        zero, under the first replica names again, and wait until all are ready."""
+        if self.replicas or count < 1:
+            raise BackendError(f"scale_from_zero({count}): the deployment has {len(self.replicas)} replica(s) "
+                               "running; it must be scaled to zero first, and come back with at least one")
+        names = [self.replica_name(i) for i in range(count)]
+        self.replicas.extend(names)
+        self._bring_up(names)
 
 
 class DependencyFaultable(Capability):

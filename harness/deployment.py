@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, ClassVar, Iterator, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -87,6 +87,11 @@ def recorded(fault: FaultName, heal: bool = False) -> Callable[[F], F]:
 
 class Deployment(ABC):
     """Base of every backend's deployment. A context manager: leaving it tears all down."""
+
+    #: whether a deployment's state is its own: it starts empty (its own dependencies, or pooled ones wiped
+    #: in between). False for an environment the harness attached to, where nothing is wiped, so every
+    #: scenario's workload needs keys no earlier run used (the plugin draws it a fresh seed)
+    owns_state: ClassVar[bool] = True
 
     def __init__(self, spec: TargetSpec, history: History | None = None) -> None:
         from harness.redaction import remember

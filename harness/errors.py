@@ -6,6 +6,7 @@
     ├── SpecError            a target spec is invalid (names the file and the field)
     │   └── ExtractionError  at run time, a response lacks a value the spec points at
     ├── ImageBuildError      an offline image could not be built (names the step)
+    ├── ReproError           a repro.json cannot be read (names the file and the field)
     └── BackendError         the backend could not do what was asked
         ├── EngineUnavailable     no Docker engine answers
         ├── MissingCapability     a scenario needs what the backend cannot do (a skip, not a failure)
@@ -51,6 +52,11 @@ class ExtractionError(SpecError):
 
 class ImageBuildError(HarnessError):
     """An image could not be built; the message names the step that failed."""
+
+
+class ReproError(HarnessError):
+    """A reproducer file (``repro.json``, ``harness replay``) is missing, not JSON, or lacks a field;
+    the message names the file, the field and what was expected."""
 
 
 class BackendError(HarnessError):

@@ -160,7 +160,9 @@ OPERATIONS: tuple[OperationDef, ...] = (
         extract=("data",), optional_extract=("version",), rejected={404: "not-found"}),
     _op(K.RECORDS, "update", ("id", "data"), False,
         {ACCEPTED: {"id": "<the record's id>", "version": "<its version> or None"}},
-        optional_extract=("id", "version")),
+        optional_extract=("id", "version"),
+        note="version: a number every applied update raises (a version column, lock_version), never a "
+             "timestamp; two concurrent updates answering the same one are a lost update"),
     _op(K.RECORDS, "delete", ("id",), False, {ACCEPTED: {}}),
     _op(K.RECORDS, "list", (), False,
         {ACCEPTED: {"records": "{id: data, ...} of every record the app holds"}},

@@ -10,6 +10,9 @@ deploys is used. Scenarios use the ``harness`` fixture::
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -35,9 +38,13 @@ OPTIONS = (
     ("--harness-out", "harness_out", "folder for histories and verdicts (verdicts.json)", None),
     ("--seed", "harness_seed", "seed of the workloads; printed with every failure to replay it", "0"),
     ("--backend", "harness_backend", "where deployments run: auto (docker when an engine answers, else local "
-     "processes), docker or local", "auto"),
+     "processes), docker, local, or attach (an environment that already runs: the spec's attach section)", "auto"),
+    ("--attach", "harness_attach", "file with the attach section (replica URLs, a command per fault verb) for "
+     "--backend attach; replaces the spec's own", None),
     ("--load-users", "harness_load_users", "locust users of each load scenario (suite load)", "30"),
     ("--load-duration", "harness_load_duration", "seconds of load in each load scenario (suite load)", "20"),
+    ("--soak-duration", "harness_soak_duration", "seconds the clients of the soak scenario run (suite soak)", "30"),
+    ("--soak-clients", "harness_soak_clients", "concurrent clients of the soak scenario (suite soak)", "2"),
     ("--reuse-dependencies", "harness_reuse_dependencies", "keep postgres and redis running from "
      "one scenario to the next, their data wiped in between (a faulted one is replaced): yes or no", "yes"),
 )
@@ -59,6 +66,8 @@ class SessionState:
     backend: str = "auto"
     load_users: int = 30
     load_duration: int = 20
+    soak_duration: int = 30
+    soak_clients: int = 2
     reuse_dependencies: bool = True
 
 
@@ -121,6 +130,10 @@ def pytest_configure(config: pytest.Config) -> None:
     backend, where = _setting(config, "harness_backend")
     if backend not in BACKENDS:
         raise pytest.UsageError(f"invalid harness_backend {backend!r} from {where}: expected one of {', '.join(BACKENDS)}")
+    spec = _with_attach(config, spec)
+    if backend == BackendName.ATTACH and (spec is None or spec.attach is None):
+        raise pytest.UsageError(f"harness_backend attach (from {where}) needs a target spec with an 'attach' section, "
+                                "or --attach FILE: the replicas' URLs and a command per fault verb")
     out, _ = _setting(config, "harness_out")
     reuse, where = _setting(config, "harness_reuse_dependencies")
     if reuse not in ("yes", "no"):
@@ -133,8 +146,47 @@ def pytest_configure(config: pytest.Config) -> None:
         backend=backend,
         load_users=_int_setting(config, "harness_load_users", 1),
         load_duration=_int_setting(config, "harness_load_duration", 1),
+        soak_duration=_int_setting(config, "harness_soak_duration", 1),
+        soak_clients=_int_setting(config, "harness_soak_clients", 1),
         reuse_dependencies=reuse == "yes",
     )
+
+
+def _with_attach(config: pytest.Config, spec: TargetSpec | None) -> TargetSpec | None:
+    """The spec with the attach file's section in place of its own, when one is given."""
+    attach, where = _setting(config, "harness_attach")
+    if not attach:
+        return spec
+    if spec is None:
+        raise pytest.UsageError(f"{where} {attach}: an attach file needs a target spec too (--target)")
+    from harness.attach_spec import load_attach
+
+    path = Path(attach)
+    if not path.is_absolute() and not path.exists():
+        path = config.rootpath / path
+    try:
+        return spec.model_copy(update={"attach": load_attach(path)})
+    except SpecError as exc:
+        raise pytest.UsageError(f"attach file from {where}: {exc}") from None
+
+
+def fresh_seed() -> int:
+    """A seed no earlier scenario used: the time in milliseconds, then this process's id (mod 1000),
+    always above the last one this process drew.
+
+    For an environment whose state is not wiped between scenarios (``--backend attach``): every
+    workload key is made from the seed, so each scenario's keys are its own, and no counter, rate
+    limit or user name of an earlier run is met again. Other backends keep ``--seed``: their
+    deployments start empty, and a seed replays a run exactly.
+    """
+    global _last_seed
+    with _seed_lock:
+        _last_seed = max(int(time.time() * 1000) * 1000 + os.getpid() % 1000, _last_seed + 1000)
+        return _last_seed
+
+
+_last_seed = 0
+_seed_lock = threading.Lock()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -151,10 +203,13 @@ class Harness:
         if state.spec is None:
             raise pytest.UsageError("no target spec: pass --target PATH or set harness_target in the ini file")
         self.spec = state.spec
-        self.seed = state.seed
+        #: the workloads' seed: --seed, or a fresh one on an environment that keeps its state (``fresh_seed``)
+        self.seed = state.seed if backend.kind.owns_state else fresh_seed()
         self.replicas = state.replicas
         self.load_users = state.load_users
         self.load_duration = state.load_duration
+        self.soak_duration = state.soak_duration
+        self.soak_clients = state.soak_clients
         self.out = state.out
         self.backend = backend.name
         self.deployer = backend.deployer
@@ -183,6 +238,25 @@ class Harness:
             self._skip_if(str(exc))
             raise
         return self.record(result)
+
+    def soak(self, name: str = "soak") -> Result:
+        """Run one short soak (``harness.soak``) on a fresh deployment and save it like any scenario:
+        ``--soak-clients`` clients for ``--soak-duration`` seconds under a fault schedule drawn from the
+        seed, among every fault this backend and target support, then every checker over the history."""
+        from harness.soak.driver import run_soak
+        from harness.soak.nemesis import dependencies_for, faults_for
+        from harness.soak.plan import DEFAULT_RATE, default_mean_gap, draw_plan
+
+        duration = float(self.soak_duration)
+        plan = draw_plan(self.seed, duration, self.soak_clients, self.replicas, faults_for(self.kind, self.spec),
+                         default_mean_gap(duration), dependencies_for(self.kind, self.spec), DEFAULT_RATE)
+        scenario = f"{name}: {plan.clients} clients for {duration:g}s, {len(plan.schedule)} faults, seed {plan.seed}"
+        self.begin(scenario, plan.replicas)
+        soak = run_soak(self.spec, plan, self.deployer)
+        kinds = tuple(str(k) for k in make_adapter(self.spec).kinds())
+        record = soak.to_dict()
+        result = Result(scenario, soak.target, soak.verdict, soak.history, plan.replicas, kinds)
+        return self.record(result, soak={k: record[k] for k in ("plan", "done", "stopped_early", "figures")})
 
     def begin(self, scenario: str, replicas: int) -> None:
         """Name the scenario this test runs (``run`` does it): an error before its verdict is reported under it."""
@@ -282,9 +356,9 @@ def harness_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
     from harness.backends import choose_backend
 
     state = pytestconfig.stash[state_key]
-    chosen = choose_backend(state.backend)
+    chosen = choose_backend(state.backend, state.spec)
     deployer, reason, pool = chosen.deploy, chosen.reason, None
-    if state.reuse_dependencies:
+    if state.reuse_dependencies and chosen.kind.owns_state:  # an attached environment's are not ours to pool
         pool = chosen.pool()
         deployer = pool.deployer
         reason += "; postgres and redis reused between scenarios, wiped in between"

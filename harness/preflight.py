@@ -12,6 +12,7 @@ import argparse
 import atexit
 import fcntl
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,28 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
     return value
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+
+
+def duration(text: str) -> float:
+    """An argparse type: a length of time in seconds, from ``30s``, ``10m``, ``1h``, ``1h30m`` or a bare
+    number of seconds; more than zero (argparse names the flag in the message)."""
+    raw = text.strip().lower()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        parts = _DURATION_PART.findall(raw)
+        if not parts or "".join(n + u for n, u in parts) != raw:
+            raise argparse.ArgumentTypeError(
+                f"expected a length of time such as 30s, 10m, 1h or 1h30m (a bare number is seconds), "
+                f"got {text!r}") from None
+        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a length of time above zero, got {text!r}")
+    return seconds
 
 
 def check_target(path: Path, flag: str = "--target") -> None:

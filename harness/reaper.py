@@ -132,7 +132,9 @@ class Reaper:
             pass
         deadline = time.monotonic() + EXIT_WAIT
         while time.monotonic() < deadline:
-            if not self.client.containers.list(all=True, filters={"label": f"{cleanup.LABEL_RUN}={self.run_id}"}):
+            # ignore_removed: a container the reaper removes while the list is read is gone, not an error
+            if not self.client.containers.list(all=True, filters={"label": f"{cleanup.LABEL_RUN}={self.run_id}"},
+                                               ignore_removed=True):
                 return
             time.sleep(0.05)
         self._remove()

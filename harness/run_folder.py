@@ -10,6 +10,9 @@ behind and what CI keeps. Its layout::
     <slug>.history.jsonl       the history of one scenario, one event per line, redacted
     <slug>.verdict.json        that scenario's record, as in verdicts.json
     <slug>.load/               a load scenario's locust reports, records and summary
+    history.jsonl, soak.json   a soak's folder (``harness soak``): its history, streamed as it grows,
+                               and its plan, steps done, verdict and figures; verdicts.json holds its
+                               one record
     junit.xml, report.html     the reports, rendered from the files above
     .<name>.tmp                a file being replaced whole (left only by a kill)
 
@@ -41,6 +44,9 @@ HISTORY_SUFFIX = ".history.jsonl"
 VERDICT_SUFFIX = ".verdict.json"
 LOAD_SUFFIX = ".load"
 TMP_SUFFIX = ".tmp"
+#: a soak's history (streamed as the soak runs) and its plan, steps done and figures (``harness soak``)
+SOAK_HISTORY = "history.jsonl"
+SOAK = "soak.json"
 #: a pytest-xdist worker's part of verdicts.json: ``verdicts.gw0.json``, ...
 PART_PATTERN = "verdicts.gw*.json"
 
@@ -192,6 +198,19 @@ def save_scenario(out: Path, name: str, history: History, record: Record, redact
     return path
 
 
+def soak_history_path(out: Path) -> Path:
+    """Where a soak streams its history, redacted, as it grows."""
+    return out / SOAK_HISTORY
+
+
+def save_soak(out: Path, record: Record, soak: dict[str, Any], redactor: Redacting) -> None:
+    """Write a soak's record (verdicts.json, one record naming its history) and ``soak.json`` (the plan,
+    the steps done, the verdict, the figures), both redacted; the history is already in the folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_verdicts(out, [redactor.value(record)])
+    write_json(out / SOAK, redactor.value(soak))
+
+
 def remove_stale_tmp(out: Path) -> None:
     """Temporary files a killed earlier step left (``.<name>.tmp``): never data, always partial."""
     for stale in out.rglob(f".*{TMP_SUFFIX}"):
@@ -260,7 +279,9 @@ def error_cause(report: object) -> str | None:
     return next((str(v) for k, v in getattr(report, "user_properties", None) or () if k == ERROR_PROPERTY), None)
 
 
-__all__ = ["ERROR_PROPERTY", "HISTORY_SUFFIX", "HTML", "JUNIT", "VERDICTS", "VERDICT_SUFFIX", "ErrorEntry", "Record",
+__all__ = ["ERROR_PROPERTY", "HISTORY_SUFFIX", "HTML", "JUNIT", "SOAK", "SOAK_HISTORY", "VERDICTS", "VERDICT_SUFFIX",
+           "ErrorEntry", "Record",
            "error_cause", "events", "find_history", "in_test_order", "load_folder", "read_verdicts",
-           "read_verdicts_if_any", "relative", "remove_stale_tmp", "save_scenario", "slug", "take_parts",
+           "read_verdicts_if_any", "relative", "remove_stale_tmp", "save_scenario", "save_soak", "slug",
+           "soak_history_path", "take_parts",
            "verdict_beside", "write_atomically", "write_json", "write_part", "write_verdicts"]

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness.attach_spec import AttachSpec
 from harness.errors import SpecError
 from harness.invariants_spec import Invariants
 from harness.operations import Operations
@@ -241,6 +242,9 @@ class TargetSpec(_Strict):
     invariants: Invariants | None = Field(None, description="the app's own rules: setup requests, then named rules "
                                           "(a probe and an expectation) checked on every replica before, during and "
                                           "after the faults of every scenario. Absent: none")
+    attach: AttachSpec | None = Field(None, description="an environment that already runs, for --backend attach: "
+                                      "the replicas' URLs and a command per fault verb (or give them in a file of "
+                                      "their own: --attach FILE)")
     source: str | None = Field(None, exclude=True, description="file the spec was read from")
 
     @model_validator(mode="after")
@@ -415,6 +419,14 @@ def spec_secrets(spec: TargetSpec | None) -> list[str]:
     found = [spec.dependencies.postgres.password] if spec.dependencies.postgres is not None else []
     for env in [spec.app.env, *(service.environment for service in spec.dependencies.services.values())]:
         found += env_secrets(env)
+    attach = getattr(spec, "attach", None)  # (a stand-in spec of a test may have no such field)
+    if attach is not None:  # a token or password written into a fault verb's command line or a URL
+        from harness.redaction import shaped_secrets
+
+        for verb in attach.verbs.model_dump(exclude_none=True).values():
+            found += shaped_secrets(" ".join([verb["run"], (verb.get("ready") or {}).get("command") or ""]))
+        for replica in attach.replicas:
+            found += shaped_secrets(replica.url)
     return list(dict.fromkeys(found))
 
 

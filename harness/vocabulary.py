@@ -59,6 +59,8 @@ class BackendName(StrEnum):
     AUTO = "auto"
     DOCKER = "docker"
     LOCAL = "local"
+    #: an environment that already runs: replica URLs and a command per fault verb (``attach`` in the spec)
+    ATTACH = "attach"
 
     @classmethod
     def concrete(cls) -> tuple["BackendName", ...]:
@@ -73,6 +75,8 @@ class Suite(StrEnum):
     SCALE_OUT = "scale-out"
     DEPENDENCY = "dependency"
     LOAD = "load"
+    #: a short soak (concurrent clients, a random seeded fault schedule); ``harness soak`` runs long ones
+    SOAK = "soak"
 
     @property
     def marker(self) -> str:
@@ -83,7 +87,7 @@ class Suite(StrEnum):
         return f"scenarios of the {self.value} suite"
 
 
-#: what ``harness run`` runs when no ``--suite`` is given: load is heavier and asked for by name
+#: what ``harness run`` runs when no ``--suite`` is given: load and soak are heavier and asked for by name
 DEFAULT_SUITES: tuple[Suite, ...] = (Suite.RESTART, Suite.SCALE_OUT, Suite.DEPENDENCY)
 
 #: how a fault event's detail says a graceful stop (SIGTERM) ended in SIGKILL after the spec's stop_timeout:

@@ -4,6 +4,8 @@
 - ``local`` (``backends/local.py``): child processes on this machine, for machines without Docker;
   PostgreSQL and Redis run from their installed programs, or an embedded SQLite file stands in.
   It lacks the network cut (processes share the host's network).
+- ``attach`` (``backends/attach.py``): an environment that already runs, given by the spec's ``attach``
+  section (replica URLs, a command per fault verb); it has the capabilities whose verbs are given.
 - ``auto``: docker when an engine answers, local otherwise.
 
 ``choose_backend`` picks one and says why, as a ``Backend``: its name, its deployment class
@@ -42,6 +44,18 @@ def local_kind() -> type["Deployment"]:
     from harness.backends.local import LocalDeployment
 
     return LocalDeployment
+
+
+def attach_kind(spec: "TargetSpec") -> type["Deployment"]:
+    """The attach backend's deployment class for ``spec``: the core, and the capabilities whose verbs its
+    ``attach`` section gives (a ``BackendError`` when it has none)."""
+    from harness.backends.attach import attach_kind as kind
+
+    if spec.attach is None:
+        raise BackendError(f"{spec.source or spec.name}: --backend attach needs an 'attach' section in the target "
+                           "spec, or --attach FILE: the replicas' URLs and a command per fault verb "
+                           "(docs/kubernetes.md has an example)")
+    return kind(spec.attach)
 
 
 def docker_deployer(spec: "TargetSpec", replicas: int, history: "History") -> "Deployment":
@@ -111,8 +125,9 @@ def _first_line(exc: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def choose_backend(name: str = BackendName.AUTO) -> Backend:
-    """The backend for ``auto``, ``docker`` or ``local``, with one line saying which and why.
+def choose_backend(name: str = BackendName.AUTO, spec: "TargetSpec | None" = None) -> Backend:
+    """The backend for ``auto``, ``docker``, ``local`` or ``attach`` (which needs ``spec``, with its
+    ``attach`` section), with one line saying which and why.
 
     ``auto`` pings the Docker engine (``DOCKER_HOST`` or the default socket): docker when it
     answers, local processes otherwise. The line names the engine, or the reason there is
@@ -126,6 +141,15 @@ def choose_backend(name: str = BackendName.AUTO) -> Backend:
         return Backend(chosen, docker_kind(), "docker: asked for (--backend docker)")
     if chosen is BackendName.LOCAL:
         return Backend(chosen, local_kind(), f"local: asked for (--backend local); {servers_found()}")
+    if chosen is BackendName.ATTACH:
+        if spec is None:
+            raise BackendError("--backend attach needs a target spec with an 'attach' section (or --attach FILE)")
+        kind = attach_kind(spec)
+        from harness.capabilities import capabilities_of
+
+        has = ", ".join(c.name for c in capabilities_of(kind)) or "none beyond the core"
+        return Backend(chosen, kind, f"attach: asked for (--backend attach); {len(spec.attach.replicas)} replicas "  # type: ignore[union-attr]
+                                     f"that already run, nothing deployed or wiped; capabilities: {has}")
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
         client = docker_client()
@@ -146,5 +170,5 @@ def _engine_reason(exc: EngineUnavailable) -> str:
     return text[start + 1:end] if 0 <= start < end else _first_line(exc)
 
 
-__all__ = ["Backend", "Deployer", "DependencyPool", "choose_backend", "docker_addresses", "docker_client",
+__all__ = ["Backend", "Deployer", "DependencyPool", "attach_kind", "choose_backend", "docker_addresses", "docker_client",
            "docker_deployer", "docker_kind", "local_deployer", "local_kind", "servers_found", "sweep_local"]

@@ -12,6 +12,10 @@ a pure function of (verdict, history), so a stored run can be explained again:
   the write and the read: the replicas do not share that state. Once a state kind has
   shown that, its other cross-replica losses are the same thing, faults or not (a
   replica that never had a session cannot lose it in a crash);
+- ``race``: lost between writes that overlapped, on state the replicas do share: a lost
+  update (two acknowledged updates of a record that report the same version), or
+  increments missing from a counter that a replica read higher than every increment it
+  took itself could make it, with no fault between the write and the read;
 - ``fault_elsewhere``: lost after a fault between write and read that did not hit the
   reading replica with its own write (a dependency restart, or a crash of the replica
   that took the write, when the kind has not shown it is unshared);
@@ -26,6 +30,7 @@ the others), and their replicas from the history's operations.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +40,7 @@ from harness.history import FaultEvent, History, Operation
 
 SAME_REPLICA = "same_replica"
 NOT_SHARED = "not_shared"
+RACE = "race"
 FAULT_ELSEWHERE = "fault_elsewhere"
 OTHER = "other"
 
@@ -42,12 +48,15 @@ OTHER = "other"
 GROUPS = {
     SAME_REPLICA: "lost on the replica the fault hit",
     NOT_SHARED: "never seen on another replica (replicas do not share it)",
+    RACE: "lost between concurrent writes to shared state (a race)",
     FAULT_ELSEWHERE: "lost after a fault elsewhere",
     OTHER: "other violations",
 }
 
 #: violation kinds that say an acknowledged write went missing: the ones a cause can explain
 LOSSES = frozenset({"lost", "lost-increments", "acknowledged-during-outage-then-lost"})
+#: violation kinds that are a race by what they are: two writes that overlapped, one lost
+RACES = frozenset({"lost-update"})
 
 
 @dataclass
@@ -98,7 +107,26 @@ def _fault_name(f: FaultEvent) -> str:
     return f"{f.fault} of {f.target}"
 
 
-def _loss(violation: Violation, by_id: dict[int, Operation], history: History) -> _Loss | None:
+class _Ops:
+    """Operations by id, looked up in the history (no copy of a million-operation index)."""
+
+    def __init__(self, history: History) -> None:
+        self._history = history
+
+    def __contains__(self, op_id: object) -> bool:
+        return isinstance(op_id, int) and self._history.operation(op_id) is not None
+
+    def __getitem__(self, op_id: int) -> Operation:
+        op = self._history.operation(op_id)
+        if op is None:
+            raise KeyError(op_id)
+        return op
+
+    def get(self, op_id: object) -> Operation | None:
+        return self._history.operation(op_id) if isinstance(op_id, int) else None
+
+
+def _loss(violation: Violation, by_id: _Ops, history: History) -> _Loss | None:
     """The write(s) and the read a loss names, or None when the history does not hold them."""
     ids = [i for i in violation.op_ids if i in by_id]
     read_id = violation.evidence.get("read")
@@ -112,12 +140,52 @@ def _loss(violation: Violation, by_id: dict[int, Operation], history: History) -
     item = next((violation.evidence[k] for k in ("record", "name", "counter") if violation.evidence.get(k)),
                 tuple(w.id for w in writes))
     between = tuple(faults_between(history, min(w.end for w in writes), read.start))
-    return _Loss(violation, writes[0].kind, item, frozenset(w.replica for w in writes), read.replica, between)
+    # a violation that lists only some of its writes names every replica that took one
+    writers = violation.evidence.get("writers")
+    replicas = frozenset(writers) if isinstance(writers, list) else frozenset(w.replica for w in writes)
+    return _Loss(violation, writes[0].kind, item, replicas, read.replica, between)
 
 
-def _classify(loss: _Loss, unshared: set[str]) -> str:
+class _OwnIncrements:
+    """How much each replica's own increments of a counter add up to by a moment (prefix sums, built once)."""
+
+    def __init__(self, history: History) -> None:
+        self._starts: dict[tuple[str, Any], list[float]] = {}
+        self._sums: dict[tuple[str, Any], list[float]] = {}
+        for op in history.operations("counters"):
+            if op.name == "increment" and op.outcome.value != "fail":
+                key = (op.replica, op.args.get("name"))
+                self._starts.setdefault(key, []).append(op.start)
+                by = op.args.get("by", 1)
+                sums = self._sums.setdefault(key, [])
+                sums.append((sums[-1] if sums else 0) + (by if isinstance(by, (int, float)) else 1))
+
+    def before(self, replica: str, name: Any, moment: float) -> float:
+        """The sum of every increment ``replica`` took of ``name`` that started before ``moment`` (acknowledged
+        or of unknown outcome: all it could have applied by then)."""
+        starts, sums = self._starts.get((replica, name), []), self._sums.get((replica, name), [])
+        n = bisect_left(starts, moment) if starts == sorted(starts) else sum(1 for t in starts if t < moment)
+        return sums[n - 1] if n else 0
+
+
+def _shared(loss: _Loss, history: History, own: "_OwnIncrements") -> bool:
+    """Whether the lost item is state the replicas demonstrably share: a counter read on a replica higher than
+    every increment that replica took could make it (so it sees the others')."""
+    if loss.kind != "counters":
+        return False
+    evidence = loss.violation.evidence
+    read = history.operation(evidence["read"]) if isinstance(evidence.get("read"), int) else None
+    value = evidence.get("value")
+    if read is None or not isinstance(value, (int, float)):
+        return False
+    return value > own.before(read.replica, evidence.get("name"), read.end)
+
+
+def _classify(loss: _Loss, unshared: set[str], shared: bool = False) -> str:
     if not loss.cross and any(f.target == loss.reader for f in loss.between):
         return SAME_REPLICA
+    if shared and not loss.between:
+        return RACE
     if loss.cross and (not loss.between or loss.kind in unshared):
         return NOT_SHARED
     return FAULT_ELSEWHERE if loss.between else OTHER
@@ -158,17 +226,27 @@ def _faults_in_order(history: History) -> dict[str, list[str]]:
     return named
 
 
-def _read_back_after(ops: list[Operation], replica: str, history: History) -> bool:
-    """Whether any operation on ``replica`` answered after the first fault on it ended."""
+def _read_back_after(last_answer: dict[str, float], replica: str, history: History) -> bool:
+    """Whether any operation on ``replica`` answered after the first fault on it ended (``last_answer``:
+    each replica's latest start of an operation that answered)."""
     ends = [f.end for f in history.faults() if f.target == replica and not f.heal]
-    return bool(ends) and any(op.replica == replica and op.start >= min(ends) and op.outcome.value == "ok"
-                              for op in ops)
+    return bool(ends) and replica in last_answer and last_answer[replica] >= min(ends)
+
+
+def _last_answers(ops: list[Operation]) -> dict[str, float]:
+    """Each replica's latest start of an operation that answered (one pass, asked per faulted replica)."""
+    last: dict[str, float] = {}
+    for op in ops:
+        if op.outcome.value == "ok" and op.start > last.get(op.replica, float("-inf")):
+            last[op.replica] = op.start
+    return last
 
 
 def _summary(history: History, ops: list[Operation], groups: dict[str, _Group]) -> str:
     """One line that names the cause: the faults, then what each group says."""
     faults = _faults_in_order(history)
     head = " then ".join(f"{fault} of {', '.join(targets)}" for fault, targets in faults.items()) or "no fault"
+    last_answer = _last_answers(ops)
     replicas = {op.replica for op in ops}
     parts = []
     same = groups.get(SAME_REPLICA, _Group())
@@ -176,7 +254,7 @@ def _summary(history: History, ops: list[Operation], groups: dict[str, _Group]) 
         lost = same.counts(replica)
         if lost:
             parts.append(f"lost {_amounts(lost)} on {replica}")
-        elif _read_back_after(ops, replica, history):
+        elif _read_back_after(last_answer, replica, history):
             parts.append(f"nothing lost on {replica}")
         else:
             parts.append(f"nothing read back on {replica} after the fault")
@@ -189,6 +267,11 @@ def _summary(history: History, ops: list[Operation], groups: dict[str, _Group]) 
         parts.append(f"replicas do not share {kind} ({n} never seen on another replica)" if kind else
                      f"replicas do not share {_and(_by_count(counts))} ({_amounts(counts)} never seen on another "
                      "replica)")
+    if RACE in groups:
+        g = groups[RACE]
+        kinds = Counter(v.kind for v in g.violations)
+        parts.append("lost between concurrent writes (" + ", ".join(f"{kind}: {count}" for kind, count in
+                                                                   sorted(kinds.items())) + ")")
     if FAULT_ELSEWHERE in groups:
         g = groups[FAULT_ELSEWHERE]
         every = {f"{fault} of {t}" for fault, targets in faults.items() for t in targets}
@@ -214,13 +297,20 @@ def causes(verdict: Verdict, history: History) -> dict[str, Any] | None:
     if not verdict.violations:
         return None
     ops = history.operations()
-    by_id = {op.id: op for op in ops}
+    by_id = _Ops(history)
     losses = [_loss(v, by_id, history) if v.kind in LOSSES else None for v in verdict.violations]
-    unshared = {loss.kind for loss in losses if loss is not None and loss.cross and not loss.between}
+    own = _OwnIncrements(history) if any(loss is not None and loss.kind == "counters" for loss in losses) else None
+    shared = [own is not None and loss is not None and _shared(loss, history, own) for loss in losses]
+    unshared = {loss.kind for loss, known in zip(losses, shared)
+                if loss is not None and loss.cross and not loss.between and not known}
     groups: dict[str, _Group] = {}
     firsts: dict[str, dict[str, Any]] = {}
-    for violation, loss in zip(verdict.violations, losses):
-        cause = OTHER if loss is None else _classify(loss, unshared)
+    for violation, loss, is_shared in zip(verdict.violations, losses, shared):
+        if violation.kind in RACES:
+            groups.setdefault(RACE, _Group()).add(violation, None)
+            firsts.setdefault(RACE, _example(violation, None))
+            continue
+        cause = OTHER if loss is None else _classify(loss, unshared, is_shared)
         groups.setdefault(cause, _Group()).add(violation, loss if cause != OTHER else None)
         firsts.setdefault(cause, _example(violation, loss))
     shown: dict[str, Any] = {}
@@ -228,10 +318,11 @@ def causes(verdict: Verdict, history: History) -> dict[str, Any] | None:
         if cause not in groups:
             continue
         g = groups[cause]
-        counts = (dict(sorted(Counter(v.kind for v in g.violations).items())) if cause == OTHER else g.counts())
+        by_kind = cause == OTHER or (cause == RACE and not g.items)  # no items: counted by violation kind
+        counts = dict(sorted(Counter(v.kind for v in g.violations).items())) if by_kind else g.counts()
         shown[cause] = {"title": title, "violations": len(g.violations), "counts": counts,
-                        "replicas": g.replicas() if cause != OTHER else sorted({v.replica for v in g.violations
-                                                                                 if v.replica}),
+                        "replicas": g.replicas() if not by_kind else sorted({v.replica for v in g.violations
+                                                                              if v.replica}),
                         "faults": g.faults, "first": firsts[cause]}
     faults = [f"{fault} of {', '.join(targets)}" for fault, targets in _faults_in_order(history).items()]
     return {"summary": _summary(history, ops, groups), "faults": faults, "groups": shown}

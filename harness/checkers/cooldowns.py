@@ -22,6 +22,8 @@ starts that were never attempted while one was running (see ``probes`` in the st
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 
 from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
@@ -91,26 +93,96 @@ def _explained(refusal: Operation, starts: list[Operation], tolerance: float) ->
     )
 
 
-def _judge_key(history: History, t0: float, key: str, starts: list[Operation],
+def _prefix_max(values: list[float]) -> list[float]:
+    """``out[i]`` is the largest of ``values[:i + 1]``: one bisection then answers "does any before i exceed x"."""
+    out, best = [], -math.inf
+    for v in values:
+        best = v if v > best else best
+        out.append(best)
+    return out
+
+
+class _KeyIndex:
+    """One key's allowed starts, sorted twice, with prefix maxima of their cooldowns' ends.
+
+    A soak contends on a few keys with tens of thousands of starts each, so every
+    question the checker asks of one start ("which earlier allowed start does it
+    bypass", "what explains this refusal", "did it probe a running cooldown") is one
+    bisection here instead of a pass over every start of the key. Each answer is the
+    one the plain definitions above give; starts that take no time at all (hand-written
+    histories) are answered by those definitions directly.
+    """
+
+    def __init__(self, allowed: list[Operation], unknown: list[Operation], tolerance: float) -> None:
+        self.allowed = allowed  # sorted by start
+        self.tolerance = tolerance
+        self.starts = [a.start for a in allowed]
+        least = [_until_at_least(a) for a in allowed]
+        self.least_max = _prefix_max([-math.inf if u is None else u for u in least])
+        self.most_max = _prefix_max([_until_at_most(a) + tolerance for a in allowed])
+        by_end = sorted(allowed, key=lambda op: op.end)
+        self.ends = [a.end for a in by_end]
+        self.by_end_max = _prefix_max([-math.inf if u is None else u - tolerance
+                                       for u in map(_until_at_least, by_end)])
+        self.first_unknown = min((s.start for s in unknown), default=math.inf)
+
+    def bypassed(self, i: int) -> Operation | None:
+        """The first allowed start before ``allowed[i]`` (in start order) whose cooldown it surely fell in."""
+        b, allowed, tolerance = self.allowed[i], self.allowed, self.tolerance
+        if b.end <= b.start:
+            return next((a for a in allowed[:i] if _bypassed(a, b, tolerance)), None)
+        # an earlier a is bypassed only if b.end < until(a) - tolerance: none before the first cooldown to reach
+        # past b's end (a margin keeps float rounding on the safe side; the definition decides each candidate)
+        j = bisect_right(self.least_max, b.end + tolerance - 1e-3, 0, i)
+        return next((a for a in allowed[j:i] if _bypassed(a, b, tolerance)), None)
+
+    def explained(self, refusal: Operation) -> bool:
+        """``_explained`` for a refusal (an acknowledged start that was not allowed)."""
+        if self.first_unknown < refusal.end:
+            return True
+        before = bisect_left(self.starts, refusal.end)
+        return before > 0 and refusal.start < self.most_max[before - 1]
+
+    def probed(self, p: Operation) -> bool:
+        """An allowed start ended before ``p`` began and its cooldown surely ran past ``p``'s end."""
+        if p.end <= p.start:
+            return any(a.id != p.id and a.end <= p.start and _surely_inside(a, p, self.tolerance)
+                       for a in self.allowed)
+        before = bisect_right(self.ends, p.start)
+        return before > 0 and p.end < self.by_end_max[before - 1]
+
+
+def _sort_out(starts: list[Operation]) -> tuple[list[Operation], list[Operation], list[Operation]]:
+    """One key's starts as allowed, refused (acknowledged, not allowed) and of unknown outcome, in history order."""
+    allowed, refused, unknown = [], [], []
+    ok, maybe = Outcome.OK, Outcome.UNKNOWN
+    for op in starts:
+        if op.outcome is ok:
+            (allowed if (op.value or {}).get("allowed") else refused).append(op)
+        elif op.outcome is maybe:
+            unknown.append(op)
+    return allowed, refused, unknown
+
+
+def _judge_key(history: History, t0: float, key: str, sorted_out: tuple[list[Operation], ...],
                tolerance: float) -> tuple[list[Violation], int]:
-    """Violations for one key, and how many acknowledged starts probed a running cooldown."""
-    allowed = sorted((op for op in starts if _allowed(op)), key=lambda op: op.start)
+    """Violations for one key (its starts sorted out), and how many acknowledged starts probed a running cooldown."""
+    allowed, refused, unknown = sorted_out
+    allowed = sorted(allowed, key=lambda op: op.start)
+    index = _KeyIndex(allowed, unknown, tolerance)
     violations = []
     for i, b in enumerate(allowed):
-        first = next((a for a in allowed[:i] if _bypassed(a, b, tolerance)), None)
+        first = index.bypassed(i)
         if first is not None:
             violations.append(_bypass_violation(history, t0, key, first, b))
-    for r in starts:
-        if r.outcome is Outcome.OK and not _allowed(r) and not _explained(r, starts, tolerance):
+    for r in refused:
+        if not index.explained(r):
             violations.append(Violation(
                 NAME, "unexpected",
                 f"key '{key}': {r.replica} refused a start at +{r.start - t0:.2f}s as cooling down, but no "
                 "start of this key had been allowed (or attempted) before it",
                 replica=r.replica, op_ids=(r.id,), time=r.start, evidence={"key": key, "refused": r.id}))
-    probes = sum(
-        any(a.id != p.id and a.end <= p.start and _surely_inside(a, p, tolerance) for a in allowed)
-        for p in starts if p.outcome is Outcome.OK
-    )
+    probes = sum(index.probed(p) for p in allowed) + sum(index.probed(p) for p in refused)
     return violations, probes
 
 
@@ -123,26 +195,26 @@ def check_cooldowns(history: History, tolerance: float = TOLERANCE) -> Verdict:
     for op in ops:
         if op.name == "start" and "key" in op.args:
             by_key[op.args["key"]].append(op)
+    sorted_out = [_sort_out(key_starts) for key_starts in by_key.values()]
     violations: list[Violation] = []
     probes = 0
-    for key, starts in by_key.items():
-        found, probed = _judge_key(history, t0, key, starts, tolerance)
+    for key, key_starts in zip(by_key, sorted_out):
+        found, probed = _judge_key(history, t0, key, key_starts, tolerance)
         violations += found
         probes += probed
 
-    starts = [op for key_starts in by_key.values() for op in key_starts]
     stats = {
         "keys": len(by_key),
-        "allowed": sum(_allowed(op) for op in starts),
-        "refused": sum(op.outcome is Outcome.OK and not _allowed(op) for op in starts),
-        "unknown": sum(op.outcome is Outcome.UNKNOWN for op in starts),
+        "allowed": sum(len(allowed) for allowed, _, _ in sorted_out),
+        "refused": sum(len(refused) for _, refused, _ in sorted_out),
+        "unknown": sum(len(unknown) for _, _, unknown in sorted_out),
         "probes": probes,
         "cooldown_bypassed": sum(v.kind == "cooldown-bypassed" for v in violations),
         "unexpected": sum(v.kind == "unexpected" for v in violations),
     }
     if violations:
         return Verdict(NAME, Validity.FAIL, tuple(violations), stats=stats)
-    if starts and not any(op.outcome is Outcome.OK for op in starts):
+    if by_key and not any(allowed or refused for allowed, refused, _ in sorted_out):
         return Verdict(NAME, Validity.UNKNOWN, notes=("no start was answered",), stats=stats)
     if stats["allowed"] and not probes:
         return Verdict(NAME, Validity.UNKNOWN, notes=("no start was attempted while a cooldown ran",), stats=stats)

@@ -15,6 +15,9 @@ A read (or a ``list``) that sees none of the candidate states is a violation:
 ``unexpected`` when it sees data no request ever wrote to that record. A create whose
 outcome is unknown has no id known to the client; it can only appear in a ``list``,
 where it is matched by its ``nonce`` and counted as *recovered* (not a violation).
+A ``list`` recorded with ``own_nonces`` (a prefix) was made in an environment that keeps
+its state between runs (``--backend attach``): records whose nonce lacks that prefix are
+earlier runs' and are not judged.
 
 Final reads (phase ``final``, after every fault healed) are always judged. Reads in
 the main phase are judged only where they are unambiguous: no write to that record of
@@ -33,8 +36,11 @@ record what the app returned.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Any, Iterator
+from functools import cached_property
+from itertools import accumulate
+from typing import Any, Hashable, Iterator
 
 from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.checkers.base import judges
@@ -86,26 +92,145 @@ def _record_writes(ops: list[Operation]) -> dict[str, list[_Write]]:
     return {rid: ws for rid, ws in writes.items() if any(w.op.name == "create" for w in ws)}
 
 
-def _candidates(writes: list[_Write], start: float, end: float) -> tuple[list[_Write], bool]:
-    """The writes whose effect a read over [start, end] may see, and whether 'absent' may be seen.
+def _frozen(data: Any) -> Hashable:
+    """``data`` as a hashable value equal to another's exactly when the data are equal (``==``).
 
-    Absent is possible while the create may not yet have applied.
+    Raises TypeError for data JSON never holds (a set): callers then compare one by one.
     """
-    relevant = [w for w in writes if w.op.start < end]
-    done = [w for w in relevant if w.op.outcome is Outcome.OK and w.op.end < start]
-    possible = [
-        w for w in relevant
-        if w.op.outcome is Outcome.UNKNOWN or not any(d.op.start > w.op.end for d in done)
-    ]
-    create_done = any(w.op.name == "create" for w in done)
-    return possible, not create_done
+    if isinstance(data, dict):
+        return frozenset((key, _frozen(value)) for key, value in data.items())
+    if isinstance(data, (list, tuple)):
+        return (type(data), tuple(_frozen(value) for value in data))
+    hash(data)
+    return data
 
 
-def _ambiguous(writes: list[_Write], start: float, end: float) -> bool:
-    """A main-phase read is ambiguous if an unknown write may apply or an ok write overlaps it."""
-    return any(
-        w.op.start < end and (w.op.outcome is Outcome.UNKNOWN or w.op.end >= start) for w in writes
-    )
+class _RecordWrites:
+    """One record's writes, indexed by time, so that a read finds the states it may see without a scan
+    of every write (a record that several clients update all through a soak has thousands).
+
+    The model (see the module): the states a read over [start, end] may see are those of the
+    writes that started before it ended and either are of unknown outcome or were not surely
+    replaced before it began. An acknowledged write ``w`` is surely replaced when another
+    acknowledged write started after ``w`` ended and ended before the read began; so with ``M``
+    the latest start of the acknowledged writes that ended before the read began, the
+    acknowledged candidates are those that ended at or after ``M``.
+    """
+
+    def __init__(self, writes: list[_Write]) -> None:
+        self.writes = writes
+        ok = sorted((w for w in writes if w.op.outcome is Outcome.OK), key=lambda w: w.op.end)
+        self.ok = ok
+        self.ok_ends = [w.op.end for w in ok]
+        self.latest_start = list(accumulate((w.op.start for w in ok), max))  # M, by how many ended
+        self.longest = max((w.op.end - w.op.start for w in ok), default=0.0)
+        unknown = sorted((w for w in writes if w.op.outcome is Outcome.UNKNOWN), key=lambda w: w.op.start)
+        self.unknown = unknown
+        self.unknown_starts = [w.op.start for w in unknown]
+        self.created = min((w.op.end for w in ok if w.op.name == "create"), default=float("inf"))
+
+    def _replaced_before(self, start: float) -> float:
+        """M: acknowledged writes that ended before this moment are candidates only if they ended at or after it."""
+        done = bisect_left(self.ok_ends, start)
+        return self.latest_start[done - 1] if done else float("-inf")
+
+    def _ok_candidates(self, start: float, end: float) -> Iterator[_Write]:
+        """The acknowledged writes a read over [start, end] may see, by end time."""
+        ok, stop = self.ok, end + self.longest
+        for i in range(bisect_left(self.ok_ends, self._replaced_before(start)), len(ok)):
+            w = ok[i]
+            if w.op.end > stop:
+                break
+            if w.op.start < end:
+                yield w
+
+    def absent_possible(self, start: float) -> bool:
+        """Absent may be seen while the create may not yet have applied."""
+        return not self.created < start
+
+    def ambiguous(self, start: float, end: float) -> bool:
+        """A main-phase read is ambiguous if an unknown write may apply or an ok write overlaps it."""
+        if self.unknown_starts and self.unknown_starts[0] < end:
+            return True
+        ok, stop = self.ok, end + self.longest
+        for i in range(bisect_left(self.ok_ends, start), len(ok)):
+            w = ok[i]
+            if w.op.end > stop:
+                return False
+            if w.op.start < end:
+                return True
+        return False
+
+    def explains(self, seen: State, start: float, end: float) -> bool:
+        """Whether a read over [start, end] that saw ``seen`` saw the effect of a write it may see."""
+        if seen is None and self.absent_possible(start):
+            return True
+        done = bisect_left(self.ok_ends, start)
+        if done and self.ok[done - 1].state == seen:  # the last to end before the read: always a candidate
+            return True
+        if any(w.state == seen for w in self._ok_candidates(start, end)):
+            return True
+        started = bisect_left(self.unknown_starts, end)
+        if not started:
+            return False
+        firsts, key = self._unknown_firsts, _key(seen)
+        if firsts is not None and key is not _UNFROZEN:
+            return key in firsts and firsts[key] < end
+        return any(w.state == seen for w in self.unknown[:started])
+
+    @cached_property
+    def _unknown_firsts(self) -> dict[Hashable, float] | None:
+        """Each state an unknown write sends, and the earliest start of one sending it (None: a state
+        does not freeze, so compare one by one)."""
+        return _firsts((w.state, w.op.start) for w in self.unknown)
+
+    @cached_property
+    def position(self) -> dict[int, int]:
+        """Where each write is in ``writes`` (asked only to explain a violation)."""
+        return {id(w): i for i, w in enumerate(self.writes)}
+
+    def candidates(self, start: float, end: float) -> list[_Write]:
+        """Every write whose effect a read over [start, end] may see, in the history's order."""
+        started = bisect_left(self.unknown_starts, end)
+        found = list(self._ok_candidates(start, end)) + self.unknown[:started]
+        return sorted(found, key=lambda w: self.position[id(w)])
+
+    def first_with(self, seen: State) -> _Write | None:
+        """The first write (in the history's order) that sent ``seen``."""
+        firsts, key = self._firsts, _key(seen)
+        if firsts is not None and key is not _UNFROZEN:
+            return firsts.get(key)
+        return next((w for w in self.writes if w.state == seen), None)
+
+    @cached_property
+    def _firsts(self) -> dict[Hashable, _Write] | None:
+        return _firsts((w.state, w) for w in self.writes)
+
+    @cached_property
+    def create(self) -> _Write:
+        return next(w for w in self.writes if w.op.name == "create")
+
+
+_UNFROZEN = object()  # what ``_key`` gives for data that does not freeze
+
+
+def _key(data: Any) -> Hashable:
+    """``data`` frozen (``_frozen``), or ``_UNFROZEN`` when it does not freeze."""
+    try:
+        return _frozen(data)
+    except TypeError:
+        return _UNFROZEN
+
+
+def _firsts(pairs: Iterator[tuple[State, Any]]) -> dict[Hashable, Any] | None:
+    """Each state's first companion (by frozen state), or None when a state does not freeze."""
+    firsts: dict[Hashable, Any] = {}
+    for state, companion in pairs:
+        key = _key(state)
+        if key is _UNFROZEN:
+            return None
+        firsts.setdefault(key, companion)
+    return firsts
 
 
 def _listed(value: Any) -> dict[str, Any]:
@@ -116,14 +241,15 @@ def _listed(value: Any) -> dict[str, Any]:
     return dict(records)
 
 
-def _observations(op: Operation, known: set[str]) -> Iterator[tuple[str, State]]:
-    """(record id, state seen) for an ok read or list; a list omitting a known id saw it absent."""
+def _observations(op: Operation, known: list[str]) -> Iterator[tuple[str, State]]:
+    """(record id, state seen) for an ok read or list; a list omitting a known id (``known``: sorted)
+    saw it absent."""
     if op.name == "read" and "id" in op.args:
         value = op.value or {}
         yield op.args["id"], value.get("data") if value.get("found") else None
     elif op.name == "list":
         listed = _listed(op.value)
-        for rid in sorted(known):
+        for rid in known:
             yield rid, listed.get(rid)
 
 
@@ -131,24 +257,52 @@ def _at(t: float, t0: float) -> str:
     return f"+{t - t0:.2f}s"
 
 
-def _lost_or_unexpected(history: History, t0: float, rid: str, writes: list[_Write], read: Operation,
-                        seen: State, expected: list[_Write]) -> Violation:
+class _Refused:
+    """The refused (failed) record writes, by record id: looked up once per unexpected state, built once."""
+
+    def __init__(self, ops: list[Operation]) -> None:
+        self.ops = ops
+
+    @cached_property
+    def by_id(self) -> dict[Any, list[Operation]]:
+        refused: dict[Any, list[Operation]] = {}
+        for op in self.ops:
+            if op.outcome is Outcome.FAIL and "id" in op.args:
+                try:
+                    refused.setdefault(op.args["id"], []).append(op)
+                except TypeError:  # an id no JSON holds: not a record id
+                    continue
+        return refused
+
+    def first(self, rid: str, seen: State) -> Operation | None:
+        return next((op for op in self.by_id.get(rid, ()) if op.args.get("data") == seen), None)
+
+
+def _lost_or_unexpected(history: History, t0: float, rid: str, writes: _RecordWrites, read: Operation,
+                        seen: State, expected: list[_Write], refused_writes: _Refused) -> Violation:
     """Explain a read that saw none of the candidate states."""
     latest = max((w for w in expected if w.op.outcome is Outcome.OK), key=lambda w: w.op.end, default=None)
-    create = next(w for w in writes if w.op.name == "create")
+    create = writes.create
     when = f"{read.replica} at {_at(read.start, t0)} ({_phase(read)})"
     evidence: dict[str, Any] = {"record": rid, "read": read.id, "seen": seen, "status": read.status}
-    if seen is not None and not any(w.state == seen for w in writes):
-        refused = [op for op in history.operations(RECORDS) if op.outcome is Outcome.FAIL
-                   and op.args.get("id") == rid and op.args.get("data") == seen]
-        source = (f"only the {refused[0].name} that {refused[0].replica} refused at {_at(refused[0].start, t0)} "
-                  "sent it" if refused else "no request ever wrote it to this record")
+    older = writes.first_with(seen) if seen is not None else None
+    if seen is not None and older is None:
+        refused = refused_writes.first(rid, seen)
+        source = (f"only the {refused.name} that {refused.replica} refused at {_at(refused.start, t0)} "
+                  "sent it" if refused is not None else "no request ever wrote it to this record")
         return Violation(
             RECORDS, "unexpected",
             f"record {rid}: {when} returned data {_show(seen)}; {source}",
             replica=read.replica, op_ids=(read.id,), time=read.start, evidence=evidence,
         )
-    assert latest is not None, "a lost verdict needs an acknowledged write"
+    if latest is None:  # no acknowledged write it may see: it saw the data of a write sent only after it ended
+        assert older is not None
+        return Violation(
+            RECORDS, "unexpected",
+            f"record {rid}: {when} returned data {_show(seen)}, that of the {older.op.name} sent to "
+            f"{older.op.replica} at {_at(older.op.start, t0)}, after this read had ended",
+            replica=read.replica, op_ids=(older.op.id, read.id), time=read.start, evidence=evidence,
+        )
     wrote = f"{latest.op.name} acknowledged by {latest.op.replica} at {_at(latest.op.end, t0)}"
     in_between = describe_faults(faults_between(history, latest.op.end, read.start), t0)
     if seen is None:
@@ -158,7 +312,7 @@ def _lost_or_unexpected(history: History, t0: float, rid: str, writes: list[_Wri
     elif latest.state is None:
         what = f"record {rid}: {wrote}, but {when} still found it, with data {_show(seen)}"
     else:
-        older = next(w for w in writes if w.state == seen)
+        assert older is not None
         what = (f"record {rid}: {wrote} set data {_show(latest.state)}, but {when} returned "
                 f"{_show(seen)}, the data of the {older.op.name} sent to {older.op.replica} "
                 f"at {_at(older.op.start, t0)}")
@@ -167,6 +321,11 @@ def _lost_or_unexpected(history: History, t0: float, rid: str, writes: list[_Wri
         replica=read.replica, op_ids=(latest.op.id, read.id), time=read.start,
         evidence={**evidence, "write": latest.op.id, "expected": latest.state},
     )
+
+
+def _nonce_of(data: Any) -> str:
+    nonce = data.get("nonce") if isinstance(data, dict) else None
+    return nonce if isinstance(nonce, str) else ""
 
 
 def _stranger(t0: float, op: Operation, rid: str, data: Any, creates: dict[str, Operation]) -> Violation | None:
@@ -203,8 +362,10 @@ def check_records(history: History) -> Verdict:
     """Lost, recovered and unexpected records, judged on final reads and unambiguous main reads."""
     ops = history.operations(RECORDS)
     t0 = first_time(history)
-    writes = _record_writes(ops)
+    writes = {rid: _RecordWrites(ws) for rid, ws in _record_writes(ops).items()}
     known = set(writes)
+    in_order = sorted(known)
+    refused = _Refused(ops)
     creates = {op.args["data"]["nonce"]: op for op in ops
                if op.name == "create" and isinstance(op.args.get("data"), dict) and "nonce" in op.args["data"]}
 
@@ -215,25 +376,27 @@ def check_records(history: History) -> Verdict:
     for op in ops:
         if op.outcome is not Outcome.OK or op.name not in ("read", "list"):
             continue
-        for rid, seen in _observations(op, known):
-            if rid not in writes:
+        for rid, seen in _observations(op, in_order):
+            record = writes.get(rid)
+            if record is None:
                 if seen is not None:
                     violations.append(_unknown_id(t0, op, rid))
                 continue
-            if op.phase != "final" and _ambiguous(writes[rid], op.start, op.end):
+            if op.phase != "final" and record.ambiguous(op.start, op.end):
                 skipped += 1
                 continue
             judged += 1
             if op.phase == "final":
                 final_seen.add(rid)
-            possible, absent_ok = _candidates(writes[rid], op.start, op.end)
-            if seen in [w.state for w in possible] or (seen is None and absent_ok):
+            if record.explains(seen, op.start, op.end):
                 continue
-            violations.append(_lost_or_unexpected(history, t0, rid, writes[rid], op, seen, possible))
+            possible = record.candidates(op.start, op.end)
+            violations.append(_lost_or_unexpected(history, t0, rid, record, op, seen, possible, refused))
         if op.name == "list":
+            own = op.args.get("own_nonces")
             for rid, data in _listed(op.value).items():
-                if rid in known:
-                    continue
+                if rid in known or (own and not _nonce_of(data).startswith(own)):
+                    continue  # known, or another run's record in an environment that keeps its state
                 violation = _stranger(t0, op, rid, data, creates)
                 if violation is not None:
                     violations.append(violation)
@@ -243,7 +406,7 @@ def check_records(history: History) -> Verdict:
     acknowledged = [op for op in ops if op.name == "create" and op.outcome is Outcome.OK]
     stats = {
         "acknowledged": len(acknowledged),
-        "acknowledged_writes": sum(w.op.outcome is Outcome.OK for ws in writes.values() for w in ws),
+        "acknowledged_writes": sum(len(record.ok) for record in writes.values()),
         "unknown_writes": sum(op.outcome is Outcome.UNKNOWN for op in ops if op.name in ("create", "update", "delete")),
         "lost": len({v.evidence["record"] for v in violations if v.kind == "lost"}),
         "recovered": len(recovered),

@@ -29,6 +29,7 @@ under a different interleaving.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -68,7 +69,20 @@ class _Quote:
         self.id: str = create.value["id"]
         self.expires_at = float(create.value["expires_at"])
         self.ops = ops
-        self.uses = [op for op in ops if op.name == "use" and op.outcome is not Outcome.FAIL]
+        self.uses: list[Operation] = []
+        self.accepted: list[Operation] = []  # acknowledged successful uses, in history order
+        # when a use was first attempted (ok or unknown) and first acknowledged: asked of every read and use
+        self.first_attempt = self.first_done = math.inf
+        for op in ops:
+            if op.name != "use" or op.outcome is Outcome.FAIL:
+                continue
+            self.uses.append(op)
+            if op.outcome is Outcome.OK and (op.value or {}).get("used"):  # _accepted_use, inline: a hot loop
+                self.accepted.append(op)
+                self.first_done = min(self.first_done, op.end)
+            elif op.outcome is not Outcome.UNKNOWN:
+                continue
+            self.first_attempt = min(self.first_attempt, op.start)
 
     def label(self, t0: float) -> str:
         return (f"quote {self.id} (amount {self.create.args.get('amount')}, created on {self.create.replica} "
@@ -80,39 +94,42 @@ def _violation(kind: str, message: str, op: Operation, *others: Operation, **evi
                      time=op.start, evidence={"read": op.id, "status": op.status, **evidence})
 
 
-def _judge_expiry(q: _Quote, op: Operation, t0: float, tolerance: float) -> Violation | None:
-    """Accepted after expiry, or refused as expired surely before it."""
-    refusal = _refusal(op)
-    what = f"{op.replica} {'used' if op.name == 'use' else 'read'} {q.label(t0)} at {_at(op.start, t0)}"
+def _judge_expiry(q: _Quote, op: Operation, t0: float, tolerance: float, refusal: str | None) -> Violation | None:
+    """Accepted after expiry, or refused as expired surely before it (``refusal``: ``_refusal(op)``)."""
     if op.start >= q.expires_at + tolerance and refusal is None:
         answer = "the use was accepted" if op.name == "use" else "it was answered as valid, not expired"
-        return _violation("expired-but-accepted", f"{what}, after its expiry, and {answer}",
+        return _violation("expired-but-accepted", f"{_what(q, op, t0)}, after its expiry, and {answer}",
                           op, q.create, write=q.create.id)
     if op.end < q.expires_at - tolerance and refusal == "expired":
-        return _violation("expired-early", f"{what}, before its expiry, and it was refused as expired",
+        return _violation("expired-early", f"{_what(q, op, t0)}, before its expiry, and it was refused as expired",
                           op, q.create, write=q.create.id)
     return None
 
 
-def _judge_state(history: History, q: _Quote, op: Operation, t0: float, tolerance: float) -> Violation | None:
-    """Lost quotes and lost use state: answers no history of writes explains."""
+def _what(q: _Quote, op: Operation, t0: float) -> str:
+    return f"{op.replica} {'used' if op.name == 'use' else 'read'} {q.label(t0)} at {_at(op.start, t0)}"
+
+
+def _judge_state(history: History, q: _Quote, op: Operation, t0: float, tolerance: float,
+                 refusal: str | None) -> Violation | None:
+    """Lost quotes and lost use state: answers no history of writes explains (``refusal``: ``_refusal(op)``)."""
     if op.start < q.create.end or op.end >= q.expires_at - tolerance:
         return None  # concurrent with its creation, or perhaps expired: judged elsewhere
-    refusal = _refusal(op)
-    when = f"{op.replica} at {_at(op.start, t0)}{' (final read)' if op.phase == 'final' else ''}"
-    attempted = [u for u in q.uses if u.id != op.id and u.start < op.end
-                 and (u.outcome is Outcome.UNKNOWN or _accepted_use(u))]
-    done = [u for u in q.uses if _accepted_use(u) and u.id != op.id and u.end < op.start]
-    in_between = describe_faults(faults_between(history, q.create.end, op.start), t0)
+    # the messages and the uses around ``op`` are worked out only for a violation: most operations have none
     if refusal == "not-found":
-        return _violation("lost", f"{q.label(t0)} was not found by {when}; in between: {in_between}",
-                          op, q.create, write=q.create.id)
+        return _violation("lost", f"{q.label(t0)} was not found by {_when(op, t0)}; in between: "
+                          f"{_in_between(history, q, op, t0)}", op, q.create, write=q.create.id)
     saw_used = refusal == "already-used" or (op.name == "read" and (op.value or {}).get("used") is True)
-    if saw_used and not attempted:
-        return _violation("lost", f"{q.label(t0)} was answered as already used by {when}, but no use of it "
-                          f"had been attempted: its state was lost or mixed up; in between: {in_between}",
-                          op, q.create, write=q.create.id)
-    if op.name == "read" and refusal is None and (op.value or {}).get("used") is False and done:
+    if saw_used and not q.first_attempt < op.end:  # ``op`` is no such use: a read, or a use refused
+        return _violation("lost", f"{q.label(t0)} was answered as already used by {_when(op, t0)}, but no use of "
+                          f"it had been attempted: its state was lost or mixed up; in between: "
+                          f"{_in_between(history, q, op, t0)}", op, q.create, write=q.create.id)
+    if (op.name != "read" or refusal is not None or (op.value or {}).get("used") is not False
+            or not q.first_done < op.start):
+        return None
+    done = [u for u in q.accepted if u.id != op.id and u.end < op.start]
+    if done:
+        when = _when(op, t0)
         use = done[0]
         return _violation("lost", f"{q.label(t0)} was used on {use.replica} at {_at(use.end, t0)}, but {when} "
                           f"answered it as not used; in between: "
@@ -121,9 +138,17 @@ def _judge_state(history: History, q: _Quote, op: Operation, t0: float, toleranc
     return None
 
 
+def _when(op: Operation, t0: float) -> str:
+    return f"{op.replica} at {_at(op.start, t0)}{' (final read)' if op.phase == 'final' else ''}"
+
+
+def _in_between(history: History, q: _Quote, op: Operation, t0: float) -> str:
+    return describe_faults(faults_between(history, q.create.end, op.start), t0)
+
+
 def _used_twice(q: _Quote, t0: float) -> list[Violation]:
     """Every successful use after the first one of a quote."""
-    accepted = sorted((u for u in q.uses if _accepted_use(u)), key=lambda u: u.start)
+    accepted = sorted(q.accepted, key=lambda u: u.start)
     if len(accepted) < 2:
         return []
     first = accepted[0]
@@ -152,22 +177,44 @@ def check_quotes(history: History, tolerance: float = TOLERANCE) -> Verdict:
 
     violations: list[Violation] = []
     probes = 0
+    final = False  # a final read (or use) answered
+    ok = Outcome.OK
     for q in quotes:
+        # each judge is asked only where it may find something (its own first test, here): a soak has millions
+        late, early, created = q.expires_at + tolerance, q.expires_at - tolerance, q.create.end
         for op in q.ops:
-            if op.outcome is not Outcome.OK:
+            if op.outcome is not ok:
                 continue  # a use or read that failed or timed out says nothing
-            probes += op.start >= q.expires_at + tolerance
-            for found in (_judge_expiry(q, op, t0, tolerance), _judge_state(history, q, op, t0, tolerance)):
+            after = op.start >= late
+            probes += after
+            final = final or op.phase == "final"
+            refusal = _refusal(op)
+            if (after and refusal is None) or (refusal == "expired" and op.end < early):
+                found = _judge_expiry(q, op, t0, tolerance, refusal)
                 if found is not None:
                     violations.append(found)
-        violations += _used_twice(q, t0)
+            if created <= op.start and op.end < early:
+                found = _judge_state(history, q, op, t0, tolerance, refusal)
+                if found is not None:
+                    violations.append(found)
+        if len(q.accepted) > 1:
+            violations += _used_twice(q, t0)
 
-    uses = [op for op in ops if op.name == "use"]
+    accepted = refused = unknown = 0
+    for op in ops:
+        if op.name == "use":
+            if op.outcome is ok:
+                if (op.value or {}).get("used"):
+                    accepted += 1
+                else:
+                    refused += 1
+            elif op.outcome is Outcome.UNKNOWN:
+                unknown += 1
     stats = {
         "acknowledged": len(quotes),
-        "uses_accepted": sum(_accepted_use(op) for op in uses),
-        "uses_refused": sum(op.outcome is Outcome.OK and not _accepted_use(op) for op in uses),
-        "uses_unknown": sum(op.outcome is Outcome.UNKNOWN for op in uses),
+        "uses_accepted": accepted,
+        "uses_refused": refused,
+        "uses_unknown": unknown,
         "probed_after_expiry": probes,
         **{kind.replace("-", "_"): sum(v.kind == kind for v in violations)
            for kind in ("expired-but-accepted", "used-twice", "lost", "expired-early")},
@@ -175,7 +222,6 @@ def check_quotes(history: History, tolerance: float = TOLERANCE) -> Verdict:
     notes = () if probes or not quotes else ("no quote was read or used after its expiry: expiry not probed",)
     if violations:
         return Verdict(QUOTES, Validity.FAIL, tuple(violations), notes, stats)
-    final = [op for q in quotes for op in q.ops if op.outcome is Outcome.OK and op.phase == "final"]
     if quotes and not final:
         return Verdict(QUOTES, Validity.UNKNOWN, notes=notes + ("no final read answered: durability not judged",),
                        stats=stats)

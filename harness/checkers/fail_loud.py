@@ -30,9 +30,11 @@ acknowledged outside it. Writes not charged are counted in a note, never dropped
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from typing import Callable
+from itertools import accumulate
+from typing import Callable, Iterator
 
 from harness.checkers.base import Validity, Verdict, Violation, first_time, judges
 from harness.checkers.counters import check_counters
@@ -67,11 +69,57 @@ def outage_windows(history: History) -> list[Outage]:
     return [replace(w, end=min(w.end, last)) for w in outages(history.faults())]
 
 
-def _during(op: Operation, windows: list[Outage]) -> Outage | None:
+class _Windows:
+    """Outage windows, looked up by an operation's interval: the first (in order) that overlaps it.
+
+    A million operations against a hundred outages: a lookup each, not a pass over the outages.
+    Windows come ordered by start; with ``reach[k]`` the latest end among the first k+1, the
+    first window that ends after an operation starts is the first whose ``reach`` does, and it
+    overlaps the operation exactly when it also starts before the operation ends (any later
+    window starts later still).
+    """
+
+    def __init__(self, windows: list[Outage]) -> None:
+        self.windows = windows
+        ordered = all(a.start <= b.start for a, b in zip(windows, windows[1:]))
+        self.reach = list(accumulate((w.end for w in windows), max)) if ordered else None
+
+    def __bool__(self) -> bool:
+        return bool(self.windows)
+
+    def __iter__(self) -> Iterator[Outage]:
+        return iter(self.windows)
+
+    def during(self, op: Operation) -> Outage | None:
+        if self.reach is None:
+            return next((w for w in self.windows if w.overlaps(op)), None)
+        k = bisect_right(self.reach, op.start)
+        return self.windows[k] if k < len(self.windows) and self.windows[k].overlaps(op) else None
+
+
+def _during(op: Operation, windows: _Windows | list[Outage]) -> Outage | None:
+    if isinstance(windows, _Windows):
+        return windows.during(op)
     return next((w for w in windows if w.overlaps(op)), None)
 
 
-def _lost_writes(history: History, by_id: dict[int, Operation]) -> dict[int, list[tuple[Violation, Operation]]]:
+class _Ops:
+    """Operations by id, looked up in the history (no copy of a million-operation index)."""
+
+    def __init__(self, history: History) -> None:
+        self._history = history
+
+    def get(self, op_id: object, default: None = None) -> Operation | None:
+        return self._history.operation(op_id) if isinstance(op_id, int) else None
+
+    def __getitem__(self, op_id: int) -> Operation:
+        op = self._history.operation(op_id)
+        if op is None:
+            raise KeyError(op_id)
+        return op
+
+
+def _lost_writes(history: History, by_id: _Ops) -> dict[int, list[tuple[Violation, Operation]]]:
     """Acknowledged writes the per-kind checkers found missing in a final read: write id -> (finding, read)."""
     lost: dict[int, list[tuple[Violation, Operation]]] = defaultdict(list)
     for checker, write_key in DURABILITY:
@@ -101,7 +149,7 @@ class Comparison:
                 "the outage does not set these apart")
 
 
-def _comparison(history: History, kind: str, windows: list[Outage], lost_ids: set[int]) -> Comparison:
+def _comparison(history: History, kind: str, windows: _Windows, lost_ids: set[int]) -> Comparison:
     """Writes of ``kind`` acknowledged outside every outage, judged in a final read (the kind had one that answered)."""
     read_back = any(op.kind == kind and op.phase == "final" and op.outcome is Outcome.OK
                     for op in history.operations(kind))
@@ -123,8 +171,8 @@ def _lost_violation(t0: float, write: Operation, window: Outage,
                      evidence={"write": write.id, "outage": window.describe(t0), "readers": readers})
 
 
-def _lost_increments(history: History, t0: float, windows: list[Outage],
-                     by_id: dict[int, Operation], notes: list[str] | None = None) -> list[Violation]:
+def _lost_increments(history: History, t0: float, windows: _Windows,
+                     by_id: _Ops, notes: list[str] | None = None) -> list[Violation]:
     """Counters whose final read fell below the acknowledged sum, with increments acknowledged during an outage.
 
     Charged to the outage only when the increments acknowledged during it explain the whole
@@ -133,13 +181,17 @@ def _lost_increments(history: History, t0: float, windows: list[Outage],
     violations = []
     seen: set[str] = set()
     notes = [] if notes is None else notes
+    acknowledged_during: dict[str, list[tuple[Operation, Outage]]] | None = None
     for v in check_counters(history).violations:
         read, name = by_id.get(v.evidence["read"]), v.evidence["name"]
         if v.kind != "lost-increments" or read is None or read.phase != "final" or name in seen:
             continue
-        during = [(op, w) for op in history.operations("counters")
-                  if op.name == "increment" and op.outcome is Outcome.OK and op.args.get("name") == name
-                  and (w := _during(op, windows)) is not None]
+        if acknowledged_during is None:  # once, by counter: a soak has many counters and many violations
+            acknowledged_during = {}
+            for op in history.operations("counters"):
+                if op.name == "increment" and op.outcome is Outcome.OK and (w := _during(op, windows)) is not None:
+                    acknowledged_during.setdefault(op.args.get("name"), []).append((op, w))  # type: ignore[arg-type]
+        during = acknowledged_during.get(name, [])
         if not during:
             continue
         seen.add(name)
@@ -166,7 +218,7 @@ def _lost_increments(history: History, t0: float, windows: list[Outage],
 def check_fail_loud(history: History) -> Verdict:
     """Writes acknowledged during a dependency outage and missing once it healed."""
     t0 = first_time(history)
-    windows = outage_windows(history)
+    windows = _Windows(outage_windows(history))
     ops = [op for op in history.operations() if (op.kind, op.name) in WRITES]
     during = [op for op in ops if _during(op, windows) is not None]
     acknowledged = [op for op in during if op.outcome is Outcome.OK]
@@ -177,7 +229,7 @@ def check_fail_loud(history: History) -> Verdict:
     }
     if not windows:
         return Verdict(NAME, Validity.PASS, notes=("no dependency outage in this history",), stats={**stats, "lost": 0})
-    by_id = {op.id: op for op in history.operations()}
+    by_id = _Ops(history)
     lost = _lost_writes(history, by_id)
     candidates = [
         (by_id[wid], window, findings)

@@ -21,6 +21,7 @@ setup request was not accepted (nothing was probed).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checkers.base import Validity, Verdict, Violation, describe_faults, faults_between, first_time, judges
@@ -33,9 +34,22 @@ BROKEN = "broken"
 BROKEN_BEFORE_ANY_FAULT = "broken-before-any-fault"
 
 
-def problems(probe: Operation) -> list[str]:
-    """Why an answered probe's value breaks the expectation it carries ([]: it holds)."""
-    expect = Expectation.model_validate(probe.args["expect"])
+def problems(probe: Operation, expectations: dict[str, tuple[Any, Expectation]] | None = None) -> list[str]:
+    """Why an answered probe's value breaks the expectation it carries ([]: it holds).
+
+    ``expectations`` (rule -> (the expectation as the args carry it, validated)) keeps each
+    rule's expectation validated once, not once per probe: a soak probes a rule many
+    thousands of times, always with the same expectation.
+    """
+    raw = probe.args["expect"]
+    rule = probe.args.get("rule")
+    cached = expectations.get(rule) if expectations is not None and isinstance(rule, str) else None
+    if cached is not None and (cached[0] is raw or cached[0] == raw):
+        expect = cached[1]
+    else:
+        expect = Expectation.model_validate(raw)
+        if expectations is not None and isinstance(rule, str):
+            expectations[rule] = (raw, expect)
     value = probe.value if isinstance(probe.value, dict) else {}
     return evaluate(expect, value.get("status", probe.status), value.get("json"), value.get("text"))
 
@@ -51,11 +65,14 @@ def check_invariants(history: History) -> Verdict:
     ops = history.operations(INVARIANTS)
     t0 = first_time(history)
     notes: list[str] = []
-    rules: list[str] = []
+    rules: dict[str, None] = {}  # in order of first mention
+    probes_of: dict[str, list[Operation]] = {}
     for op in ops:
         for name in (op.args.get("rules") or []) if op.name == "setup" else [op.args.get("rule")]:
             if name is not None and name not in rules:
-                rules.append(name)
+                rules[name] = None
+        if op.name == "probe" and op.args.get("rule") is not None:
+            probes_of.setdefault(op.args["rule"], []).append(op)
     failed_setup = [op for op in ops if op.name == "setup" and op.outcome is not Outcome.OK]
     if failed_setup:
         op = failed_setup[0]
@@ -66,8 +83,9 @@ def check_invariants(history: History) -> Verdict:
     violations: list[Violation] = []
     unknown: list[str] = []
     stats: dict[str, Any] = {}
+    expectations: dict[str, tuple[Any, Expectation]] = {}
     for rule in rules:
-        probes = sorted((op for op in ops if op.name == "probe" and op.args.get("rule") == rule), key=lambda o: o.start)
+        probes = sorted(probes_of.get(rule, ()), key=lambda o: o.start)
         answered = [op for op in probes if op.outcome is Outcome.OK]
         stats[rule] = {"probes": len(probes), "answered": len(answered)}
         if not answered:
@@ -76,31 +94,62 @@ def check_invariants(history: History) -> Verdict:
                 notes.append(f"rule {rule!r}: none of its {len(probes)} probes was answered (failed, timed out or "
                              "a 5xx): no evidence either way")
             continue
-        judged = [(op, problems(op)) for op in answered]
-        bad = [(op, why) for op, why in judged if why]
-        stats[rule]["broken"] = len(bad)
+        bad = _Broken()
+        for op in answered:
+            if why := problems(op, expectations):
+                bad.add(op, why)
+        stats[rule]["broken"] = bad.count
         if len(answered) < len(probes):
             notes.append(f"rule {rule!r}: {len(probes) - len(answered)} of {len(probes)} probes not answered "
                          "(no evidence either way)")
-        if not bad:
+        if not bad.count:
             continue
-        violations.append(_violation(history, rule, judged, bad, first_fault, t0))
+        violations.append(_violation(history, rule, _last_good(answered, bad, expectations), bad, first_fault, t0))
     validity = Validity.FAIL if violations else Validity.UNKNOWN if unknown else Validity.PASS
     return Verdict(CHECKER, validity, tuple(violations), tuple(notes), stats)
 
 
-def _violation(history: History, rule: str, judged: list[tuple[Operation, list[str]]],
-               bad: list[tuple[Operation, list[str]]], first_fault: float | None, t0: float) -> Violation:
-    first_bad, why = bad[0]
-    good_before = [op for op, problems_ in judged if not problems_ and op.start < first_bad.start]
-    last_good = good_before[-1] if good_before else None
-    still = sorted({op.replica for op, _ in bad if op.phase == "final"})
+@dataclass
+class _Broken:
+    """A rule's probes that broke it, in time order: the first (with why), how many, and where."""
+
+    first: Operation | None = None
+    why: list[str] = field(default_factory=list)
+    count: int = 0
+    replicas: set[str] = field(default_factory=set)
+    final_replicas: set[str] = field(default_factory=set)
+
+    def add(self, op: Operation, why: list[str]) -> None:
+        if self.first is None:
+            self.first, self.why = op, why
+        self.count += 1
+        self.replicas.add(op.replica)
+        if op.phase == "final":
+            self.final_replicas.add(op.replica)
+
+
+def _last_good(answered: list[Operation], bad: _Broken, expectations: dict[str, tuple[Any, Expectation]]
+               ) -> Operation | None:
+    """The last probe (in time order) that held and started before the first that broke the rule."""
+    assert bad.first is not None
+    at = next(i for i, op in enumerate(answered) if op is bad.first)
+    for op in reversed(answered[:at]):
+        if op.start < bad.first.start and not problems(op, expectations):
+            return op
+    return None
+
+
+def _violation(history: History, rule: str, last_good: Operation | None, bad: _Broken,
+               first_fault: float | None, t0: float) -> Violation:
+    first_bad, why = bad.first, bad.why
+    assert first_bad is not None
+    still = sorted(bad.final_replicas)
     evidence: dict[str, Any] = {
         "rule": rule, "request": first_bad.args.get("request"), "expected": first_bad.args.get("expect"),
         "returned": _returned(first_bad), "status": (first_bad.value or {}).get("status") if isinstance(
             first_bad.value, dict) else first_bad.status,
-        "problems": why, "probe": first_bad.id, "broken_probes": len(bad),
-        "broken_on": sorted({op.replica for op, _ in bad}), "still_broken_after_heal_on": still,
+        "problems": why, "probe": first_bad.id, "broken_probes": bad.count,
+        "broken_on": sorted(bad.replicas), "still_broken_after_heal_on": still,
     }
     at = f"on {first_bad.replica} at +{first_bad.start - t0:.2f}s"
     tail = f" (still broken after the heal on {', '.join(still)})" if still else ""

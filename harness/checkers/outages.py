@@ -37,12 +37,18 @@ def outages(faults: Iterable[FaultEvent]) -> list[Outage]:
     """Outage windows: each outage fault paired with the next heal of the same fault and target."""
     events = sorted(faults, key=lambda f: f.start)
     windows = []
-    for i, f in enumerate(events):
-        if f.heal or f.fault not in OUTAGE_FAULTS:
+    # walked backwards, the next heal of each (fault, target) is at hand: one pass, however many faults
+    next_heal: dict[tuple[str, str], FaultEvent] = {}
+    for f in reversed(events):
+        if f.heal:
+            next_heal[(f.fault, f.target)] = f
+            continue
+        if f.fault not in OUTAGE_FAULTS:
             continue
         if not OUTAGE_FAULTS[f.fault]:  # down while it lasts
             windows.append(Outage(f.target, f.fault, f.start, f.end))
             continue
-        heal = next((h for h in events[i + 1:] if h.heal and h.fault == f.fault and h.target == f.target), None)
+        heal = next_heal.get((f.fault, f.target))
         windows.append(Outage(f.target, f.fault, f.start, heal.end if heal else math.inf))
+    windows.reverse()
     return windows

@@ -36,7 +36,7 @@ from harness.checkers.base import Validity, Verdict, Violation, describe_faults,
 from harness.checkers.base import judges
 from harness.checkers.rate_limit_admission import Admission, Overshoot, judge_admission
 from harness.checkers.rate_limit_algorithms import Algorithm, algorithm_of
-from harness.checkers.rate_limit_denial import DeniedRun, denied_runs, during, outages, over_denied, run_kind
+from harness.checkers.rate_limit_denial import DeniedRun, Unreachable, denied_runs, outages, over_denied, run_kind
 from harness.checkers.rate_limit_hits import KeyHits
 from harness.history import History, Operation
 
@@ -187,14 +187,14 @@ def _check(history: History, tolerance: float) -> Verdict:
     keys: dict[str, Any] = {}
     over_limit = 0
     judged = False
-    unreachable = outages(sorted(history.faults(), key=lambda f: f.start))
+    unreachable = Unreachable(outages(history.faults()))
     failed_closed = 0
     for (key, window, algorithm), hits in groups.items():
         label = key if several[key] == 1 else f"{key} ({window:g}s, {algorithm.label})"
         admission = judge_admission(hits)
         denials = over_denied(hits)
         if unreachable:
-            judged_denials = [d for d in denials if not during(d[0], d[1], unreachable)]
+            judged_denials = [d for d in denials if not unreachable.during(d[0], d[1])]
             failed_closed += len(denials) - len(judged_denials)
             denials = judged_denials
         runs = denied_runs(hits, denials)

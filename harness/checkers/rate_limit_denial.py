@@ -57,6 +57,31 @@ def during(lo: float, hi: float, spans: list[tuple[float, float]]) -> bool:
     return any(a < hi and lo < b for a, b in spans)
 
 
+class Unreachable:
+    """Outage spans sorted by start with the latest end so far: ``during`` in one bisection.
+
+    A long soak brings hundreds of outages and a broken limiter hundreds of thousands
+    of denials, each asked about.
+    """
+
+    def __init__(self, spans: list[tuple[float, float]]) -> None:
+        ordered = sorted(spans)
+        self.starts = [a for a, _ in ordered]
+        self.latest_end: list[float] = []
+        latest = -math.inf
+        for _, b in ordered:
+            latest = b if b > latest else latest
+            self.latest_end.append(latest)
+
+    def __bool__(self) -> bool:
+        return bool(self.starts)
+
+    def during(self, lo: float, hi: float) -> bool:
+        """``during(lo, hi, spans)``: some span begins before ``hi`` and ends after ``lo``."""
+        began = bisect_left(self.starts, hi)
+        return began > 0 and lo < self.latest_end[began - 1]
+
+
 @dataclass
 class DeniedRun:
     """Over-denied hits in a row, and at most how many hits could have been counted before the first."""

@@ -25,8 +25,10 @@ it is named for what it looks like: the signature of client-side sessions.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from harness.checkers.base import Finding, Validity, Verdict, Violation, describe_faults, faults_between, first_time
 from harness.checkers.base import judges
@@ -111,13 +113,39 @@ def _logins(ops: list[Operation]) -> dict[str, Operation]:
     }
 
 
-def _logouts(ops: list[Operation]) -> dict[str, list[Operation]]:
+class _Logouts:
+    """One token's logouts that may have taken effect (ok or unknown, never fail), indexed by time.
+
+    A session read all through a soak, and logged out now and then, has many logouts; each read
+    asks two questions of them, answered here by a lookup instead of a pass over all of them.
+    """
+
+    def __init__(self, logouts: list[Operation]) -> None:
+        revoked = sorted((lo for lo in logouts if lo.outcome is Outcome.OK and lo.value and lo.value.get("revoked")),
+                         key=lambda lo: lo.end)
+        self.revoked_ends = [lo.end for lo in revoked]
+        position = {lo.id: i for i, lo in enumerate(logouts)}
+        # the first in the history's order among the first k to end
+        self.first_revoked = list(accumulate(revoked, lambda a, b: a if position[a.id] <= position[b.id] else b))
+        self.earliest = sorted(logouts, key=lambda lo: lo.start)[:2]  # the two that started first
+
+    def revoked_before(self, read: Operation) -> Operation | None:
+        """The first (in the history's order) acknowledged revoking logout that ended by the time ``read`` began."""
+        ended = bisect_right(self.revoked_ends, read.start)
+        return self.first_revoked[ended - 1] if ended else None
+
+    def started_before(self, read: Operation) -> bool:
+        """Whether a logout other than ``read`` itself started before it ended."""
+        return any(lo.start < read.end for lo in self.earliest if lo.id != read.id)
+
+
+def _logouts(ops: list[Operation]) -> dict[str, _Logouts]:
     """Every logout that may have taken effect (ok or unknown, never fail), by token."""
     logouts: dict[str, list[Operation]] = defaultdict(list)
     for op in ops:
         if op.name == "logout" and op.outcome is not Outcome.FAIL and "token" in op.args:
             logouts[op.args["token"]].append(op)
-    return logouts
+    return defaultdict(lambda: _Logouts([]), {token: _Logouts(los) for token, los in logouts.items()})
 
 
 @dataclass
@@ -215,7 +243,7 @@ def _after_logout(login: Operation, logout: Operation, read: Operation, accepted
 
 
 def _judge_read(history: History, t0: float, read: Operation, accepted: bool, logins: dict[str, Operation],
-                logouts: dict[str, list[Operation]], tally: _Tally) -> Violation | None:
+                logouts: dict[str, _Logouts], tally: _Tally) -> Violation | None:
     """One definite answer about a token, judged against its login and the logouts that may have ended it."""
     token = read.args["token"]
     login = logins.get(token)
@@ -227,14 +255,11 @@ def _judge_read(history: History, t0: float, read: Operation, accepted: bool, lo
     if expires_at is not None and read.end >= float(expires_at):
         tally.expired += 1
         return None
-    revoked_before = [
-        lo for lo in logouts[token]
-        if lo.outcome is Outcome.OK and lo.value and lo.value.get("revoked") and lo.end <= read.start
-        and lo.id != read.id
-    ]
-    if revoked_before:
-        return _after_logout(login, revoked_before[0], read, accepted, t0, tally)
-    if any(lo.start < read.end and lo.id != read.id for lo in logouts[token]):
+    of_token = logouts[token]
+    revoked_before = of_token.revoked_before(read)
+    if revoked_before is not None and revoked_before.id != read.id:
+        return _after_logout(login, revoked_before, read, accepted, t0, tally)
+    if of_token.started_before(read):
         tally.indeterminate += 1  # a logout may be taking effect: either answer is fine
         tally.recovered += not accepted
         return None
@@ -261,8 +286,8 @@ def _stats(ops: list[Operation], logins: dict[str, Operation], violations: list[
     }
 
 
-def _verdict(ops: list[Operation], logins: dict[str, Operation], violations: list[Violation], tally: _Tally,
-             t0: float) -> Verdict:
+def _verdict(ops: list[Operation], observations: list[tuple[Operation, bool]], logins: dict[str, Operation],
+             violations: list[Violation], tally: _Tally, t0: float) -> Verdict:
     """FAIL on a violation; UNKNOWN when sessions were acknowledged but no final read answered; else PASS.
 
     The client-side revocation finding rides along with any of the three.
@@ -272,7 +297,7 @@ def _verdict(ops: list[Operation], logins: dict[str, Operation], violations: lis
     findings = (_revocation_finding(accepted, t0),) if accepted else ()
     if violations:
         return Verdict(NAME, Validity.FAIL, tuple(violations), stats=stats, findings=findings)
-    final_reads = [op for op, _ in _observations(ops) if op.phase == "final"]
+    final_reads = [op for op, _ in observations if op.phase == "final"]
     if logins and not final_reads:
         return Verdict(NAME, Validity.UNKNOWN, notes=("no final read answered: durability not judged",), stats=stats,
                        findings=findings)
@@ -289,6 +314,7 @@ def check_sessions(history: History) -> Verdict:
     ops = history.operations(NAME)
     t0 = first_time(history)
     logins, logouts, tally = _logins(ops), _logouts(ops), _Tally()
-    violations = [v for read, accepted in _observations(ops)
+    observations = _observations(ops)
+    violations = [v for read, accepted in observations
                   if (v := _judge_read(history, t0, read, accepted, logins, logouts, tally)) is not None]
-    return _verdict(ops, logins, violations, tally, t0)
+    return _verdict(ops, observations, logins, violations, tally, t0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -53,3 +54,21 @@ class RollingRestart:
 
     def heal(self, deployment: Deployment) -> None:
         """Every replica is running again when the last restart returns."""
+
+
+@dataclass(frozen=True)
+class ScaleToZero:
+    """Remove every replica (gracefully) for ``seconds``, then start as many anew: the whole app is
+    unreachable meanwhile, and what a replica kept in its process or local files is gone, as on a
+    serverless platform that scales an idle app to zero between requests."""
+
+    seconds: float = 1.0
+    name: FaultName = FaultName.SCALE_TO_ZERO
+    needs: ClassVar[tuple[type[Capability], ...]] = (Scalable,)
+
+    def apply(self, deployment: Deployment) -> None:
+        deployment.scale_to_zero(len(deployment.replicas))
+        time.sleep(self.seconds)
+
+    def heal(self, deployment: Deployment) -> None:
+        deployment.scale_from_zero(deployment.scaled_to_zero_from)

@@ -14,6 +14,17 @@ from typing import Any, Sequence
 
 from harness.vocabulary import FaultName
 
+#: operations per second per client a soak runs at unless told otherwise: a 30-minute soak of 4 clients then
+#: records about 180,000 operations, which its history and checkers hold well within 500 MB
+DEFAULT_RATE = 25.0
+
+
+def default_mean_gap(duration: float) -> float:
+    """Seconds between fault starts on average unless told: a quarter of the soak, between 5 s and 20 s
+    (a one-minute soak sees a few faults, a 30-minute one about ninety)."""
+    return max(5.0, min(20.0, duration / 4))
+
+
 #: faults that last a while before their heal (the others heal as soon as they are done)
 HELD = frozenset({FaultName.PAUSE, FaultName.DEPENDENCY_OUTAGE, FaultName.NETWORK_CUT, FaultName.SCALE_TO_ZERO})
 #: faults aimed at one replica (the target is its index); dependency faults aim at a dependency by name

@@ -31,6 +31,14 @@ class RecordWorkload:
             return op.value["id"]
         return None
 
+    def list_args(self, client: Client) -> dict[str, str]:
+        """What a listing records: nothing, or on an environment that keeps its state between runs
+        (``--backend attach``: ``owns_state`` False), the prefix of this run's nonces (``own_nonces``),
+        since its listings show earlier runs' records too and only this run's are judged."""
+        if getattr(client.endpoints, "owns_state", True):
+            return {}
+        return {"own_nonces": f"r-{self.seed}-"}
+
     def read(self, client: Client, replica: str, record_id: str, phase: str = "main") -> None:
         client.call(KIND, "read", replica, {"id": record_id}, phase=phase)
 
@@ -53,6 +61,6 @@ class RecordWorkload:
     def final_read(self, client: Client, replicas: list[str]) -> None:
         for replica in replicas:
             if client.adapter.supports(KIND, "list"):
-                client.call(KIND, "list", replica, phase="final")
+                client.call(KIND, "list", replica, args=self.list_args(client), phase="final")
             for record_id in self.ids:
                 self.read(client, replica, record_id, phase="final")

@@ -68,6 +68,6 @@ def test_check_spec_reads_a_spec_back_and_rejects_a_bad_one(tmp_path: Path) -> N
 
 
 def test_every_command_has_help() -> None:
-    for command in ("run", "check-spec", "report", "images", "sweep"):
+    for command in ("run", "check-spec", "report", "images", "sweep", "replay"):
         proc = harness(command, "--help")
         assert proc.returncode == 0 and "usage: harness" in proc.stdout, command

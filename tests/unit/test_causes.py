@@ -103,7 +103,7 @@ def test_group_counts_add_up_to_every_violation() -> None:
 def test_the_merged_checker_names_only_the_checkers_that_judged() -> None:
     history = redeploy_that_lost_everything()
     verdict = judge(history, STATE_CHECKERS)
-    assert verdict.checker == "records+files"
+    assert verdict.checker == "records+lost-updates+files"
     assert not_in_spec(verdict) == ["cooldowns", "counters", "quotes", "rate_limit", "sessions"]
     [note] = [n for n in verdict.notes if n.startswith("not in the spec")]
     assert note.startswith("not in the spec: cooldowns, counters, quotes, rate_limit, sessions (")
@@ -122,3 +122,44 @@ def test_several_unshared_kinds_are_named_in_one_part_most_first() -> None:
     assert explained is not None
     assert explained["summary"] == ("no fault: replicas do not share sessions and records "
                                     "(2 sessions and 1 record never seen on another replica)")
+
+
+def _counter_race(shared: bool):
+    """Two replicas increment one counter by 1 five times each; the final reads see 7 (a shared counter that
+    lost three increments to a read-modify-write race) or 5 on each replica (one that replicas do not share)."""
+    from harness.checkers import check_counters
+
+    b = HistoryBuilder("counters")
+    for i in range(5):
+        for replica in ("app-0", "app-1"):
+            b.op("increment", replica, OK, {"name": "c", "by": 1}, {"value": None})
+    for replica in ("app-0", "app-1"):
+        b.op("read", replica, OK, {"name": "c"}, {"value": 7 if shared else 5}, phase="final")
+    return b.history, judge(b.history, [check_counters])
+
+
+def test_increments_lost_on_a_counter_replicas_share_are_a_race_not_unshared_state() -> None:
+    """A counter read higher than every increment its own replica took sees the others' increments: its lost
+    increments, with no fault in between, are a race between concurrent writes, not state the replicas keep apart."""
+    from harness.checkers.causes import RACE
+
+    history, verdict = _counter_race(shared=True)
+    assert verdict.validity is Validity.FAIL
+    explained = causes(verdict, history)
+    assert explained is not None and list(explained["groups"]) == [RACE]
+    assert "lost between concurrent writes (lost-increments: 2)" in explained["summary"]
+    history, verdict = _counter_race(shared=False)
+    explained = causes(verdict, history)
+    assert explained is not None and list(explained["groups"]) == [NOT_SHARED]
+
+
+def test_a_lost_update_is_a_race() -> None:
+    from harness.checkers.base import Verdict, Violation
+    from harness.checkers.causes import RACE
+
+    b = HistoryBuilder("records")
+    b.op("update", "app-0", OK, {"id": "r1", "data": {"a": 1}}, {"version": 2})
+    verdict = Verdict("lost-updates", Validity.FAIL, (Violation("lost-updates", "lost-update", "two updates, one version",
+                                                                replica="app-0", op_ids=(0,)),))
+    explained = causes(verdict, b.history)
+    assert explained is not None and explained["groups"][RACE]["counts"] == {"lost-update": 1}

@@ -56,7 +56,7 @@ def test_idle_checkers_beside_a_checking_one_only_add_a_note() -> None:
     assert passing.ok and not passing.nothing_to_check
     # said once, by kind; only the checkers that judged are named in the verdict's checker
     assert passing.notes[-1].startswith(f"{NOT_IN_SPEC}: cooldowns, counters, files, quotes, rate_limit, sessions (")
-    assert passing.checker == "records" and not_in_spec(passing) == ["cooldowns", "counters", "files", "quotes",
+    assert passing.checker == "records+lost-updates" and not_in_spec(passing) == ["cooldowns", "counters", "files", "quotes",
                                                                      "rate_limit", "sessions"]
     failing = judge(records_history(lost=True), STATE_CHECKERS)
     assert failing.validity is Validity.FAIL and not failing.nothing_to_check  # idle checkers never hide a loss

@@ -96,11 +96,13 @@ def test_every_recorded_verb_names_a_fault() -> None:
         assert isinstance(fault, FaultName), name
         assert fault in FAULTS
     healed = {fault for fault, heal in verbs.values() if heal}
-    assert healed == {FaultName.CRASH, FaultName.PAUSE, FaultName.DEPENDENCY_OUTAGE, FaultName.NETWORK_CUT}
+    assert healed == {FaultName.CRASH, FaultName.PAUSE, FaultName.DEPENDENCY_OUTAGE, FaultName.NETWORK_CUT,
+                      FaultName.SCALE_TO_ZERO}
 
 
 def test_backend_and_suite_names() -> None:
-    assert [b.value for b in BackendName.concrete()] == ["docker", "local"]
+    concrete = [b.value for b in BackendName.concrete()]
+    assert concrete[:2] == ["docker", "local"] and "attach" in concrete and "auto" not in concrete
     assert Suite.SCALE_OUT.marker == "scale_out"
     markers = {Suite(m).marker for m in Suite}
     for path in SCENARIOS:

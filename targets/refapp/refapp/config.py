@@ -40,6 +40,20 @@ RATE_LIMITERS: tuple[str, ...] = (
 #: RATE_LIMITER_FORM: how the limiter keeps its state; atomic is correct, the others are real bugs.
 RATE_LIMITER_FORMS: tuple[str, ...] = ("atomic", "memory", "racy", "split-expire")
 
+#: COUNTER_INCREMENT, QUOTE_USE, RECORD_UPDATE: the correct form first, then the broken one that
+#: reads, waits a round trip, and writes without a condition (refapp/storage/races.py).
+COUNTER_INCREMENTS: tuple[str, ...] = ("atomic", "read-modify-write")
+QUOTE_USES: tuple[str, ...] = ("conditional", "check-then-set")
+RECORD_UPDATES: tuple[str, ...] = ("atomic", "read-modify-write")
+
+#: The STORAGE modes whose counters, quotes and records are the plain SQL or memory stores,
+#: which the broken forms above replace (the others wrap them in buffers or fallbacks).
+RACE_STORAGES: tuple[str, ...] = ("durable", "memory", "local-disk")
+
+#: Seconds the broken forms above wait between read and write when ROUND_TRIP_DELAY is unset:
+#: about a real round trip, so concurrent requests race while a single client never does.
+RACE_ROUND_TRIP = 0.005
+
 
 class ConfigError(ValueError):
     """A setting has a value the app cannot run with."""
@@ -72,6 +86,15 @@ class Settings:
     """RATE_LIMITER_FORM: atomic in Redis, or one of its broken forms (see RATE_LIMITER_FORMS)."""
     rate_expire_delay: float = 1.0
     """RATE_EXPIRE_DELAY: how long split-expire waits between INCR and EXPIRE (its crash window)."""
+    counter_increment: str = "atomic"
+    """COUNTER_INCREMENT: atomic (value = value + by) or read-modify-write (the lost-increment bug)."""
+    quote_use: str = "conditional"
+    """QUOTE_USE: conditional (UPDATE ... WHERE NOT used) or check-then-set (the used-twice bug)."""
+    record_update: str = "atomic"
+    """RECORD_UPDATE: atomic (version = version + 1) or read-modify-write (the lost-update bug)."""
+    round_trip_delay: float = RACE_ROUND_TRIP
+    """ROUND_TRIP_DELAY: seconds the three broken forms above wait between their read and write (the
+    shop's broken forms, refapp/shop_routes.py, read it too, with a default of their own)."""
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False) -> float:
@@ -118,6 +141,34 @@ def _rate_limiter(env: Mapping[str, str], redis_url: str, window: float) -> tupl
     return model, form, delay
 
 
+def _choice(env: Mapping[str, str], name: str, forms: tuple[str, ...]) -> str:
+    """A setting that names one of ``forms`` (the first is the default)."""
+    value = env.get(name, forms[0]).strip() or forms[0]
+    if value not in forms:
+        raise ConfigError(f"unknown {name} {value!r}: expected one of {', '.join(forms)}")
+    return value
+
+
+def _race_forms(env: Mapping[str, str], storage: str) -> tuple[str, str, str, float]:
+    """COUNTER_INCREMENT, QUOTE_USE, RECORD_UPDATE and ROUND_TRIP_DELAY, checked against STORAGE."""
+    forms = (_choice(env, "COUNTER_INCREMENT", COUNTER_INCREMENTS), _choice(env, "QUOTE_USE", QUOTE_USES),
+             _choice(env, "RECORD_UPDATE", RECORD_UPDATES))
+    broken = [name for name, form, choices in zip(("COUNTER_INCREMENT", "QUOTE_USE", "RECORD_UPDATE"), forms,
+                                                  (COUNTER_INCREMENTS, QUOTE_USES, RECORD_UPDATES))
+              if form != choices[0]]
+    if broken and storage not in RACE_STORAGES:
+        raise ConfigError(f"{broken[0]}={env[broken[0]].strip()} needs STORAGE {', '.join(RACE_STORAGES)}, "
+                          f"not {storage!r}: that mode keeps its own counters, quotes and records")
+    raw = env.get("ROUND_TRIP_DELAY", "").strip()
+    try:
+        delay = float(raw) if raw else RACE_ROUND_TRIP
+    except ValueError:
+        raise ConfigError(f"invalid ROUND_TRIP_DELAY {raw!r}: expected a number of seconds") from None
+    if delay < 0:
+        raise ConfigError(f"invalid ROUND_TRIP_DELAY {raw!r}: must be >= 0")
+    return (*forms, delay)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from ``env`` (default: the process environment).
 
@@ -131,6 +182,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     rate_window = _number(env, "RATE_WINDOW", defaults.rate_window)
     rate_limiter, rate_limiter_form, rate_expire_delay = _rate_limiter(
         env, env.get("REDIS_URL", defaults.redis_url), rate_window)
+    counter_increment, quote_use, record_update, round_trip_delay = _race_forms(env, storage)
     return Settings(
         storage=storage,
         database_url=env.get("DATABASE_URL", defaults.database_url),
@@ -150,4 +202,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limiter=rate_limiter,
         rate_limiter_form=rate_limiter_form,
         rate_expire_delay=rate_expire_delay,
+        counter_increment=counter_increment,
+        quote_use=quote_use,
+        record_update=record_update,
+        round_trip_delay=round_trip_delay,
     )

@@ -26,8 +26,17 @@ from refapp.storage.fallback import (
     FallbackRecordStore,
     FallbackSessionStore,
 )
+from refapp.storage.memory import MemoryCounterStore, MemoryQuoteStore, MemoryRecordStore
 from refapp.storage.no_expiry import ExpiryScheduler, TimerQuoteStore, TimerSessionStore
 from refapp.storage.postgres import PostgresEngine
+from refapp.storage.races import (
+    CheckThenSetMemoryQuoteStore,
+    CheckThenSetSqlQuoteStore,
+    ReadModifyWriteMemoryCounterStore,
+    ReadModifyWriteMemoryRecordStore,
+    ReadModifyWriteSqlCounterStore,
+    ReadModifyWriteSqlRecordStore,
+)
 from refapp.storage.ratelimit import AtomicRedisLimiter, RacyRedisLimiter, SqlAtomicLimiter, SqlRacyLimiter
 from refapp.storage.redis_sessions import RedisSessionStore
 from refapp.storage.sql import (
@@ -290,7 +299,39 @@ BUILDERS: dict[str, Callable[[Settings], Backend]] = {
 
 def build_backend(settings: Settings) -> Backend:
     """The Backend for ``settings.storage`` (already validated by config)."""
-    return with_session_model(settings, BUILDERS[settings.storage](settings))
+    return with_session_model(settings, with_race_forms(settings, BUILDERS[settings.storage](settings)))
+
+
+def with_race_forms(settings: Settings, backend: Backend) -> Backend:
+    """COUNTER_INCREMENT, QUOTE_USE, RECORD_UPDATE in their broken forms: the mode's own SQL or memory
+    store with that one write done as read, round trip, unconditional write (refapp/storage/races.py).
+
+    Config allows them only with the modes whose stores are the plain ones (RACE_STORAGES).
+    """
+    delay = settings.round_trip_delay
+    changes: dict[str, object] = {}
+    forms: list[str] = []
+    if settings.counter_increment == "read-modify-write":
+        c = backend.counters
+        assert isinstance(c, (SqlCounterStore, MemoryCounterStore)), type(c)
+        changes["counters"] = (ReadModifyWriteSqlCounterStore(c.db, delay) if isinstance(c, SqlCounterStore)
+                               else ReadModifyWriteMemoryCounterStore(delay))
+        forms.append("counters by read-modify-write")
+    if settings.quote_use == "check-then-set":
+        q = backend.quotes
+        assert isinstance(q, (SqlQuoteStore, MemoryQuoteStore)), type(q)
+        changes["quotes"] = (CheckThenSetSqlQuoteStore(q.db, delay) if isinstance(q, SqlQuoteStore)
+                             else CheckThenSetMemoryQuoteStore(delay))
+        forms.append("quote use by check-then-set")
+    if settings.record_update == "read-modify-write":
+        r = backend.records
+        assert isinstance(r, (SqlRecordStore, MemoryRecordStore)), type(r)
+        changes["records"] = (ReadModifyWriteSqlRecordStore(r.db, delay) if isinstance(r, SqlRecordStore)
+                              else ReadModifyWriteMemoryRecordStore(delay))
+        forms.append("record updates by read-modify-write")
+    if not forms:
+        return backend
+    return replace(backend, **changes, stores=f"{backend.stores}; {', '.join(forms)} ({delay:g}s apart)")
 
 
 def with_session_model(settings: Settings, backend: Backend) -> Backend:
