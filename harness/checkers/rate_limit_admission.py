@@ -41,6 +41,7 @@ import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
+from harness.checkers.intervals import IntervalIndex
 from harness.checkers.rate_limit_algorithms import BUCKET, COUNTER, FIXED, SLIDING
 from harness.checkers.rate_limit_hits import KeyHits, Spans
 from harness.history import Operation
@@ -277,7 +278,7 @@ def _any(hits: KeyHits, first_hit: bool, counter: bool) -> Admission:
         worst.window = False
     if first_hit:
         alone = _unopened(hits, spans)
-        taken = _Taken([(o.lo, o.hi) for o in overs])
+        taken = IntervalIndex([(o.lo, o.hi) for o in overs])
         overs += [o for o in alone if not taken.meets(o.lo, o.hi)]
         if alone and (worst is None or max(alone, key=lambda o: o.ratio).ratio > worst.ratio):
             worst = max(alone, key=lambda o: o.ratio)
@@ -293,25 +294,6 @@ def _any(hits: KeyHits, first_hit: bool, counter: bool) -> Admission:
                 worst = overs[-1]
     overs.sort(key=lambda o: o.lo)
     return Admission(overs, worst, _span_windows(hits), hits.wide)
-
-
-class _Taken:
-    """Intervals already reported, sorted by start with the latest end so far: "does ``[lo, hi]`` meet one"
-    in one bisection (a key of a broken limiter brings thousands of each kind)."""
-
-    def __init__(self, intervals: list[tuple[float, float]]) -> None:
-        ordered = sorted(intervals)
-        self.starts = [a for a, _ in ordered]
-        self.latest_end: list[float] = []
-        latest = -math.inf
-        for _, b in ordered:
-            latest = b if b > latest else latest
-            self.latest_end.append(latest)
-
-    def meets(self, lo: float, hi: float) -> bool:
-        """Some interval ``[a, b]`` with ``a <= hi`` and ``lo <= b``."""
-        began = bisect_right(self.starts, hi)
-        return began > 0 and lo <= self.latest_end[began - 1]
 
 
 def _unopened(hits: KeyHits, spans: Spans) -> list[Overshoot]:

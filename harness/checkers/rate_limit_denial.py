@@ -38,6 +38,7 @@ import math
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
+from harness.checkers.intervals import IntervalIndex
 from harness.checkers.rate_limit_algorithms import BUCKET, COUNTER, FIXED, SLIDING
 from harness.checkers.outages import outages as dependency_outages
 from harness.checkers.rate_limit_hits import KeyHits, Spans
@@ -57,29 +58,13 @@ def during(lo: float, hi: float, spans: list[tuple[float, float]]) -> bool:
     return any(a < hi and lo < b for a, b in spans)
 
 
-class Unreachable:
-    """Outage spans sorted by start with the latest end so far: ``during`` in one bisection.
-
-    A long soak brings hundreds of outages and a broken limiter hundreds of thousands
-    of denials, each asked about.
-    """
-
-    def __init__(self, spans: list[tuple[float, float]]) -> None:
-        ordered = sorted(spans)
-        self.starts = [a for a, _ in ordered]
-        self.latest_end: list[float] = []
-        latest = -math.inf
-        for _, b in ordered:
-            latest = b if b > latest else latest
-            self.latest_end.append(latest)
-
-    def __bool__(self) -> bool:
-        return bool(self.starts)
+class Unreachable(IntervalIndex):
+    """Outage spans (``outages``): ``during`` asked once per denial (a broken limiter under a long soak brings
+    hundreds of thousands, and a soak hundreds of outages)."""
 
     def during(self, lo: float, hi: float) -> bool:
         """``during(lo, hi, spans)``: some span begins before ``hi`` and ends after ``lo``."""
-        began = bisect_left(self.starts, hi)
-        return began > 0 and lo < self.latest_end[began - 1]
+        return self.overlaps(lo, hi)
 
 
 @dataclass

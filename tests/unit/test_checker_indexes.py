@@ -1,7 +1,7 @@
 """The indexes that keep the limits checkers linear give the answers of the plain definitions.
 
 Each index (cooldowns' ``_KeyIndex``, the rate-limit checker's ``Unreachable`` and
-``_Taken``, ``outages``' single pass) replaces a scan per question with a bisection; on
+``IntervalIndex``, ``outages``' single pass) replaces a scan per question with a bisection; on
 random small histories, ties and zero-length operations included, every answer must be
 the scan's.
 """
@@ -15,7 +15,7 @@ import pytest
 
 from harness.checkers.cooldowns import _bypassed, _explained, _KeyIndex, _sort_out, _surely_inside
 from harness.checkers.outages import Outage, outages
-from harness.checkers.rate_limit_admission import _Taken
+from harness.checkers.intervals import IntervalIndex
 from harness.checkers.rate_limit_denial import Unreachable, during
 from harness.history import FaultEvent, Operation, Outcome
 from harness.vocabulary import OUTAGE_FAULTS
@@ -57,7 +57,7 @@ def test_cooldown_index_answers_as_the_definitions(seed: int) -> None:
 def test_outage_spans_and_reported_intervals_answer_as_a_scan(seed: int) -> None:
     rng = random.Random(seed)
     spans = [(a, a + rng.choice([0.0, 0.5, 3.0])) for a in (round(rng.uniform(0, 20), 1) for _ in range(rng.randint(0, 8)))]
-    unreachable, taken = Unreachable(spans), _Taken(spans)
+    unreachable, taken = Unreachable(spans), IntervalIndex(spans)
     assert bool(unreachable) == bool(spans)
     for _ in range(50):
         lo = round(rng.uniform(-1, 22), 1)
