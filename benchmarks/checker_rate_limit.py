@@ -40,37 +40,37 @@ MODELS: dict[str, dict] = {
 }
 
 
-def decider(model: dict, rng: random.Random):
-    """A correct shared limiter of ``model``: effect time -> allowed."""
+def decider(model: dict, rng: random.Random, limit: int = LIMIT, width: float = WINDOW):
+    """A correct shared limiter of ``model`` allowing ``limit`` hits per ``width`` seconds: effect time -> allowed."""
     name, anchor = model["name"], model.get("anchor")
     state: dict = {"count": 0, "window": None, "until": -math.inf, "log": [], "head": 0, "counts": {},
                    "tokens": float(model.get("burst") or 0), "at": None}
-    phase = rng.uniform(0, WINDOW) if anchor == "offset" else 0.0
+    phase = rng.uniform(0, width) if anchor == "offset" else 0.0
 
     def fixed(t: float) -> bool:
         if anchor in ("epoch", "offset"):
-            window = math.floor((t - phase) / WINDOW)
+            window = math.floor((t - phase) / width)
             if window != state["window"]:
                 state["window"], state["count"] = window, 0
         elif t >= state["until"]:
-            state["until"], state["count"] = t + WINDOW, 0
+            state["until"], state["count"] = t + width, 0
         state["count"] += 1
-        return state["count"] <= LIMIT
+        return state["count"] <= limit
 
     def sliding(t: float) -> bool:
         log = state["log"]
-        while state["head"] < len(log) and log[state["head"]] <= t - WINDOW:
+        while state["head"] < len(log) and log[state["head"]] <= t - width:
             state["head"] += 1
-        if len(log) - state["head"] < LIMIT:
+        if len(log) - state["head"] < limit:
             log.append(t)
             return True
         return False
 
     def counter(t: float) -> bool:
-        window = math.floor(t / WINDOW)
+        window = math.floor(t / width)
         counts = state["counts"]
-        estimate = counts.get(window - 1, 0) * (1 - (t - window * WINDOW) / WINDOW) + counts.get(window, 0)
-        if estimate < LIMIT:
+        estimate = counts.get(window - 1, 0) * (1 - (t - window * width) / width) + counts.get(window, 0)
+        if estimate < limit:
             counts[window] = counts.get(window, 0) + 1
             return True
         return False

@@ -22,6 +22,7 @@ import random
 from bisect import bisect_right
 from typing import Any, Callable
 
+from benchmarks.checker_rate_limit import decider
 from harness.checkers.base import Verdict
 from harness.checkers.cooldowns import check_cooldowns
 from harness.checkers.expiry import check_quotes, check_session_expiry
@@ -188,53 +189,6 @@ RATE_KEYS = 35  # about three times the limit per key
 QUIET_EVERY, QUIET_FOR = 20.0, 3.0
 
 
-def _limiter(model: dict[str, Any], rng: random.Random) -> Callable[[float], bool]:
-    """A correct limiter of ``model`` shared by every replica: effect time -> allowed."""
-    name, anchor = model["name"], model.get("anchor")
-    state: dict[str, Any] = {"count": 0, "window": None, "until": -math.inf, "log": [], "head": 0, "counts": {},
-                             "tokens": float(model.get("burst") or 0), "at": None}
-    phase = rng.uniform(0, WINDOW) if anchor == "offset" else 0.0
-
-    def fixed(t: float) -> bool:
-        if anchor in ("epoch", "offset"):
-            window = math.floor((t - phase) / WINDOW)
-            if window != state["window"]:
-                state["window"], state["count"] = window, 0
-        elif t >= state["until"]:
-            state["until"], state["count"] = t + WINDOW, 0
-        state["count"] += 1
-        return state["count"] <= LIMIT
-
-    def sliding(t: float) -> bool:
-        log = state["log"]
-        while state["head"] < len(log) and log[state["head"]] <= t - WINDOW:
-            state["head"] += 1
-        if len(log) - state["head"] < LIMIT:
-            log.append(t)
-            return True
-        return False
-
-    def counter(t: float) -> bool:
-        window = math.floor(t / WINDOW)
-        counts = state["counts"]
-        estimate = counts.get(window - 1, 0) * (1 - (t - window * WINDOW) / WINDOW) + counts.get(window, 0)
-        if estimate < LIMIT:
-            counts[window] = counts.get(window, 0) + 1
-            return True
-        return False
-
-    def bucket(t: float) -> bool:
-        at = t if state["at"] is None else state["at"]
-        tokens = min(model["burst"], state["tokens"] + model["rate"] * (t - at))
-        state["at"] = t
-        allowed = tokens >= 1
-        state["tokens"] = tokens - 1 if allowed else tokens
-        return allowed
-
-    return {"fixed-window": fixed, "sliding-window": sliding, "sliding-window-counter": counter,
-            "token-bucket": bucket}[name]
-
-
 def make_rate_limit(n: int, violating: bool, seed: int) -> History:
     """Hits on 35 shared keys over every algorithm model, each key quiet 3 s in every 20.
 
@@ -245,7 +199,7 @@ def make_rate_limit(n: int, violating: bool, seed: int) -> History:
     rec = Recorder("rate_limit", n, seed)
     rng = rec.rng
     models = [ALGORITHMS[k % len(ALGORITHMS)] for k in range(RATE_KEYS)]
-    limiters = [_limiter(m, rng) for m in models]
+    limiters = [decider(m, rng, LIMIT, WINDOW) for m in models]
     args = [{"key": f"rl:{k}", "limit": LIMIT, "window": WINDOW, "algorithm": m} for k, m in enumerate(models)]
     phases = [rng.uniform(0, QUIET_EVERY) for _ in models]
     forget_until = [-math.inf] * RATE_KEYS
