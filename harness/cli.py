@@ -664,11 +664,11 @@ def parser() -> argparse.ArgumentParser:
                              "source tree, none for an installed harness)")
     images.set_defaults(func=cmd_images)
 
-    sweep = sub.add_parser("sweep", help="remove containers, networks and volumes left by dead harness runs",
-                           description="Remove every container, network and volume labelled by a harness process that no "
-                                       "longer runs on this host, and the processes and folders of local-backend "
-                                       "runs whose harness died. Objects without the harness's labels, and those of "
-                                       "live runs, are never touched.")
+    sweep = sub.add_parser("sweep", help="remove services, containers, networks and volumes left by dead harness runs",
+                           description="Remove every Swarm service and config, container, network and volume labelled "
+                                       "by a harness process that no longer runs on this host, and the processes "
+                                       "and folders of local-backend runs whose harness died. Objects without the "
+                                       "harness's labels, and those of live runs, are never touched.")
     sweep.set_defaults(func=cmd_sweep)
 
     report = sub.add_parser("report", help="re-render a stored run: redact it, write report.html and junit.xml",

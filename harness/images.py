@@ -67,6 +67,9 @@ RECIPES: tuple[ImageRecipe, ...] = (
     ImageRecipe("harness-redis:latest", DOCKERFILES / "redis.Dockerfile"),
     # removes a SIGKILLed harness's containers, networks and volumes (harness/reaper.py)
     ImageRecipe("harness-reaper:latest", DOCKERFILES / "reaper.Dockerfile", {"reaper.py": DOCKERFILES / "reaper.py"}),
+    # one 127.0.0.1 port per replica slot into a swarm's overlay network (harness/backends/gateway.py)
+    ImageRecipe("harness-gateway:latest", DOCKERFILES / "gateway.Dockerfile",
+                {"gateway.py": DOCKERFILES / "gateway.py"}),
 )
 
 def build_recipe_of(image: str, build: "BuildSpec | None") -> ImageRecipe | None:

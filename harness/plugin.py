@@ -358,7 +358,7 @@ def harness_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
     state = pytestconfig.stash[state_key]
     chosen = choose_backend(state.backend, state.spec)
     deployer, reason, pool = chosen.deploy, chosen.reason, None
-    if state.reuse_dependencies and chosen.kind.owns_state:  # an attached environment's are not ours to pool
+    if state.reuse_dependencies and chosen.poolable:  # an attached environment's are not ours to pool
         pool = chosen.pool()
         deployer = pool.deployer
         reason += "; postgres and redis reused between scenarios, wiped in between"
@@ -376,7 +376,7 @@ def harness_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
 def harness_images(pytestconfig: pytest.Config, harness_backend: Backend) -> None:
     """Build the offline images this target needs (a no-op when they are up to date)."""
     state = pytestconfig.stash[state_key]
-    if state.spec is None or harness_backend.name != BackendName.DOCKER:
+    if state.spec is None or harness_backend.name not in (BackendName.DOCKER, BackendName.SWARM):
         return
     from harness.backends import docker_client
     from harness.images import recipes_for, build_images

@@ -7,9 +7,10 @@ container (``harness-reaper``, built offline like the other images, program in
 ``harness/dockerfiles/reaper.py``) that the harness process starts once and stays
 connected to over TCP. Before a deployment creates anything, its run id is sent as
 ``label=io.harness.run=<id>`` and acknowledged; when the connection drops, because
-the process ended in any way, the reaper removes every container, network and volume
-of the runs this connection named, then exits (``--rm``: it leaves nothing of itself).
-This is the design of testcontainers' Ryuk, which cannot be pulled here.
+the process ended in any way, the reaper removes every service (swarm backend),
+container, network and volume of the runs this connection named, then exits
+(``--rm``: it leaves nothing of itself). This is the design of testcontainers' Ryuk,
+which cannot be pulled here.
 
 The reaper's port is published on 127.0.0.1 only. It carries the harness's labels with
 role ``reaper`` and a run id of its own, so ``harness sweep`` removes it too, should it

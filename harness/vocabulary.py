@@ -61,6 +61,8 @@ class BackendName(StrEnum):
     LOCAL = "local"
     #: an environment that already runs: replica URLs and a command per fault verb (``attach`` in the spec)
     ATTACH = "attach"
+    #: a single-node Docker swarm: the app a service of N replicas, its dependencies services (``backends/swarm.py``)
+    SWARM = "swarm"
 
     @classmethod
     def concrete(cls) -> tuple["BackendName", ...]:
@@ -94,11 +96,15 @@ DEFAULT_SUITES: tuple[Suite, ...] = (Suite.RESTART, Suite.SCALE_OUT, Suite.DEPEN
 #: written by the deployment, read by the faults-as-claimed finding and the HTML timeline
 KILLED_ON_STOP = "SIGTERM ignored"
 
+#: how a fault event's detail says the heal was the orchestrator's, not the harness's (the swarm backend:
+#: a killed or stopped task is replaced by a new one in its slot): read by the HTML timeline
+REPLACED_BY_ORCHESTRATOR = "replaced by the orchestrator"
+
 #: the operation kind of a spec's own rules (``invariants``: setup, exercise and probe requests). Not a
 #: ``StateKind``: a state kind is a fixed set of abstract operations with its own workload, checker,
 #: ``operations`` section and policy entry, while invariants are whatever requests a spec states, all
 #: judged by one checker against the expectations they carry
 INVARIANTS = "invariants"
 
-__all__ = ["DEFAULT_SUITES", "INVARIANTS", "KILLED_ON_STOP", "OUTAGE_FAULTS", "BackendName", "FaultName", "StateKind",
+__all__ = ["DEFAULT_SUITES", "INVARIANTS", "KILLED_ON_STOP", "OUTAGE_FAULTS", "REPLACED_BY_ORCHESTRATOR", "BackendName", "FaultName", "StateKind",
            "Suite"]

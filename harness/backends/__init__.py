@@ -4,6 +4,9 @@
 - ``local`` (``backends/local.py``): child processes on this machine, for machines without Docker;
   PostgreSQL and Redis run from their installed programs, or an embedded SQLite file stands in.
   It lacks the network cut (processes share the host's network).
+- ``swarm`` (``backends/swarm.py``): a single-node Docker swarm; the app a service of N replicas, its
+  dependencies services, each replica reached on its own through a gateway container; the orchestrator
+  replaces what a fault kills. No network cut (a swarm network cannot be detached from a task).
 - ``attach`` (``backends/attach.py``): an environment that already runs, given by the spec's ``attach``
   section (replica URLs, a command per fault verb); it has the capabilities whose verbs are given.
 - ``auto``: docker when an engine answers, local otherwise.
@@ -44,6 +47,13 @@ def local_kind() -> type["Deployment"]:
     from harness.backends.local import LocalDeployment
 
     return LocalDeployment
+
+
+def swarm_kind() -> type["Deployment"]:
+    """The swarm backend's deployment class (imports the Docker SDK)."""
+    from harness.backends.swarm import SwarmDeployment
+
+    return SwarmDeployment
 
 
 def attach_kind(spec: "TargetSpec") -> type["Deployment"]:
@@ -112,6 +122,13 @@ class Backend:
         """A ``Deployer``: a fresh deployment of this backend, up and ready."""
         return self.kind(spec, replicas=replicas, history=history, **self.options).up()  # type: ignore[call-arg, attr-defined]
 
+    @property
+    def poolable(self) -> bool:
+        """Whether this backend's deployments can lease postgres and redis from a ``DependencyPool``."""
+        from harness.backends.pool import Leasing
+
+        return self.kind.owns_state and issubclass(self.kind, Leasing)
+
     def pool(self) -> DependencyPool:
         """A pool that keeps postgres and redis running between this backend's deployments."""
         options = dict(self.options)
@@ -139,6 +156,18 @@ def choose_backend(name: str = BackendName.AUTO, spec: "TargetSpec | None" = Non
         raise BackendError(f"unknown backend {name!r}: expected one of {', '.join(BackendName)}") from None
     if chosen is BackendName.DOCKER:
         return Backend(chosen, docker_kind(), "docker: asked for (--backend docker)")
+    if chosen is BackendName.SWARM:
+        from harness.backends.swarm import swarm_state
+
+        client = docker_client()
+        try:
+            why = swarm_state(client)
+        finally:
+            client.close()
+        if why is not None:
+            raise BackendError(f"--backend swarm: {why}")
+        return Backend(chosen, swarm_kind(), "swarm: asked for (--backend swarm); a single-node swarm, each replica "
+                                             "a task reached through the deployment's gateway")
     if chosen is BackendName.LOCAL:
         return Backend(chosen, local_kind(), f"local: asked for (--backend local); {servers_found()}")
     if chosen is BackendName.ATTACH:
@@ -171,4 +200,5 @@ def _engine_reason(exc: EngineUnavailable) -> str:
 
 
 __all__ = ["Backend", "Deployer", "DependencyPool", "attach_kind", "choose_backend", "docker_addresses", "docker_client",
-           "docker_deployer", "docker_kind", "local_deployer", "local_kind", "servers_found", "sweep_local"]
+           "docker_deployer", "docker_kind", "local_deployer", "local_kind", "servers_found", "swarm_kind",
+           "sweep_local"]

@@ -128,6 +128,54 @@ def _wipe_postgres(container: Any, user: str, database: str) -> None:
     raise BackendError(f"postgres: could not recreate database {database!r}: {'; '.join(errors)}")
 
 
+def check_images(client: Any, spec: TargetSpec, dependency_images: list[str]) -> None:
+    """Every image of ``spec`` present locally, or pulled now; fail before creating anything else."""
+    import docker.errors
+
+    for image in dict.fromkeys([spec.app.image, *dependency_images]):
+        try:
+            client.images.get(image)
+            continue
+        except docker.errors.ImageNotFound:
+            pass
+        try:
+            client.images.pull(image)
+        except docker.errors.DockerException as exc:
+            raise DeploymentError(
+                f"image {image!r} of {spec.name} is not present locally and could not be pulled "
+                f"({str(exc).splitlines()[0][:200]}). Build the offline images with `harness images`, "
+                "or name an image that exists in the target spec."
+            ) from None
+
+
+def seed_volume(client: Any, name: str, volume: VolumeSpec, image: str, labels: dict[str, str], helper: str) -> None:
+    """Copy the host folder ``volume.source`` into the new volume ``name``, as the container will see it.
+
+    Through a container (``helper``) that mounts the volume and is never started: the engine's archive
+    API writes into its mounts. ``no_copy``: like a bind mount, the volume shows the host
+    folder only, not what the image has at that path.
+    """
+    import io
+    import tarfile
+
+    import docker.errors
+    from docker.types import Mount
+
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        tar.add(str(volume.source), arcname=".")
+    container = client.containers.create(image, name=helper, labels={**labels, cleanup.LABEL_ROLE: "seed",
+                                                                     cleanup.LABEL_NAME: name},
+                                         mounts=[Mount(volume.path, name, type="volume", no_copy=True)])
+    try:
+        if not container.put_archive(volume.path, archive.getvalue()):
+            raise DeploymentError(f"could not copy {volume.source} into volume {name}")
+    except docker.errors.APIError as exc:
+        raise DeploymentError(f"could not copy {volume.source} into volume {name}: {exc}") from None
+    finally:
+        container.remove(force=True)
+
+
 class DockerDeployment(Leasing, Pausable, Redeployable, Scalable, DependencyFaultable, NetworkCuttable):
     """A deployment on the local Docker engine, with every capability; see the module docstring.
 
@@ -209,23 +257,7 @@ class DockerDeployment(Leasing, Pausable, Redeployable, Scalable, DependencyFaul
                 raise BackendError(f"redis: FLUSHALL answered {output[-200:]!r} (exit {code})")
 
     def _check_images(self) -> None:
-        """Every image present locally, or pulled now; fail before creating anything else."""
-        import docker.errors
-
-        for image in dict.fromkeys([self.spec.app.image, *(d.image for d in self._deps)]):
-            try:
-                self.client.images.get(image)
-                continue
-            except docker.errors.ImageNotFound:
-                pass
-            try:
-                self.client.images.pull(image)
-            except docker.errors.DockerException as exc:
-                raise DeploymentError(
-                    f"image {image!r} of {self.spec.name} is not present locally and could not be pulled "
-                    f"({str(exc).splitlines()[0][:200]}). Build the offline images with `harness images`, "
-                    "or name an image that exists in the target spec."
-                ) from None
+        check_images(self.client, self.spec, [d.image for d in self._deps])
 
     def __enter__(self) -> "DockerDeployment":
         return self.up() if self._network is None else self
@@ -308,32 +340,8 @@ class DockerDeployment(Leasing, Pausable, Redeployable, Scalable, DependencyFaul
         return mounts
 
     def _seed(self, name: str, volume: VolumeSpec, image: str) -> None:
-        """Copy the host folder ``volume.source`` into the new volume, as the container will see it.
-
-        Through a container that mounts the volume and is never started: the engine's archive
-        API writes into its mounts. ``no_copy``: like a bind mount, the volume shows the host
-        folder only, not what the image has at that path.
-        """
-        import io
-        import tarfile
-
-        import docker.errors
-        from docker.types import Mount
-
-        archive = io.BytesIO()
-        with tarfile.open(fileobj=archive, mode="w") as tar:
-            tar.add(str(volume.source), arcname=".")
-        helper = self.client.containers.create(
-            image, name=f"harness-{self.run_id}-seed-{name.removeprefix(f'harness-{self.run_id}-')}",
-            labels={**self.labels, cleanup.LABEL_ROLE: "seed", cleanup.LABEL_NAME: name},
-            mounts=[Mount(volume.path, name, type="volume", no_copy=True)])
-        try:
-            if not helper.put_archive(volume.path, archive.getvalue()):
-                raise DeploymentError(f"could not copy {volume.source} into volume {name}")
-        except docker.errors.APIError as exc:
-            raise DeploymentError(f"could not copy {volume.source} into volume {name}: {exc}") from None
-        finally:
-            helper.remove(force=True)
+        seed_volume(self.client, name, volume, image, self.labels,
+                    f"harness-{self.run_id}-seed-{name.removeprefix(f'harness-{self.run_id}-')}")
 
     def _start_dependency(self, dep: _Dependency) -> None:
         self._run_container(dep.name, dep.image, dep.command, dep.env, role="dependency", aliases=dep.aliases,

@@ -1,5 +1,6 @@
-# The reaper (harness/reaper.py): removes a harness process's labelled containers, networks and
-# volumes once that process's connection to it drops. Python's standard library only.
+# The reaper (harness/reaper.py): removes a harness process's labelled Swarm services and configs,
+# containers, networks and volumes once that process's connection to it drops. Python's standard
+# library only.
 ARG BASE
 FROM ${BASE}
 RUN apt-get update -q \

@@ -5,9 +5,11 @@ engine's socket mounted in, and its port published on 127.0.0.1 only. The design
 testcontainers' Ryuk, which cannot be pulled here: a client connects over TCP, sends
 one filter per line, ``label=io.harness.run=<run id>``, and gets ``ACK`` back for each;
 when that connection closes, however its process ended (a SIGKILL included: the kernel
-closes the socket), every container (forced, with its anonymous volumes), network and
-volume carrying one of its labels is removed. Unlike Ryuk, objects are removed per
-connection, right away: each connection names only its own runs, so the runs of
+closes the socket), every Swarm service and config, then every container (forced, with
+its anonymous volumes), network and volume carrying one of its labels is removed
+(services first: while one exists, Swarm replaces its removed task containers; an
+engine outside a swarm answers 503 for them, and is skipped). Unlike Ryuk, objects are
+removed per connection, right away: each connection names only its own runs, so the runs of
 another harness process still connected are never touched. Only ``io.harness.run``
 filters with a value are accepted, so a stray line cannot name every harness object.
 
@@ -69,12 +71,21 @@ def _remove(label: str) -> int:
     """One pass over the objects labelled ``label`` (``key=value``); returns how many are left."""
     query = urllib.parse.quote(json.dumps({"label": [label]}))
     left = 0
+    for kind in ("services", "configs"):
+        # 503 on an engine that is no swarm manager: it has none of either
+        status, objects = _api("GET", f"/{kind}?filters={query}")
+        if status == 503:
+            break
+        for obj in objects if isinstance(objects, list) else []:
+            status, _ = _api("DELETE", f"/{kind}/{obj['ID']}")
+            left += status not in (200, 204, 404)
     _, containers = _api("GET", f"/containers/json?all=1&filters={query}")
     for c in containers if isinstance(containers, list) else []:
         status, _ = _api("DELETE", f"/containers/{c['Id']}?force=1&v=1")
         left += status not in (204, 404)
     _, networks = _api("GET", f"/networks?filters={query}")
     for n in networks if isinstance(networks, list) else []:
+        # refused (an overlay network: 400 "in use by task") until the tasks detach: the next pass
         status, _ = _api("DELETE", f"/networks/{n['Id']}")
         left += status not in (204, 404)
     _, volumes = _api("GET", f"/volumes?filters={query}")

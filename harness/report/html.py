@@ -31,6 +31,7 @@ from harness.report import causes
 from harness.report.errors import is_error, reason
 from harness.report.junit import replay_hint
 from harness.redaction import Redactor
+from harness.vocabulary import REPLACED_BY_ORCHESTRATOR
 
 COLOURS = {"ok": "#43a047", "fail": "#e53935", "unknown": "#fb8c00"}
 VIOLATION = "#6a1b9a"
@@ -110,8 +111,10 @@ class _Scale:
 
 
 def _fault_text(f: FaultEvent) -> str:
-    """A fault's label on the timeline; a graceful stop that ended in SIGKILL says "(killed)"."""
-    return f"{f.label} {f.target}" + (" (killed)" if killed_after(f) is not None else "")
+    """A fault's label on the timeline; a graceful stop that ended in SIGKILL says "(killed)", a heal the
+    orchestrator carried out (a replacement task) "(orchestrator)"."""
+    orchestrator = " (orchestrator)" if REPLACED_BY_ORCHESTRATOR in f.detail else ""
+    return f"{f.label} {f.target}" + (" (killed)" if killed_after(f) is not None else "") + orchestrator
 
 
 def _label_rows(faults: list[FaultEvent], scale: _Scale) -> list[int | None]:

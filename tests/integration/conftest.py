@@ -40,14 +40,27 @@ def images(docker_engine: Any) -> None:
 
 
 def labelled(client: Any, pid: int | None = None) -> list[str]:
-    """Names of our containers, networks and volumes (optionally of one owning process) still present."""
+    """Names of our containers, networks, volumes and swarm services (optionally of one owning process) still
+    present."""
     from harness.cleanup import LABEL_PID, LABEL_RUN
 
     label = f"{LABEL_PID}={pid}" if pid is not None else LABEL_RUN
     found = [c.name for c in client.containers.list(all=True, filters={"label": label}, ignore_removed=True)]
     found += [n.name for n in client.networks.list(filters={"label": label})]
     found += [v.name for v in client.volumes.list(filters={"label": label})]
-    return found
+    return found + swarm_services(client, label)
+
+
+def swarm_services(client: Any, label: str) -> list[str]:
+    """Names of the swarm services labelled ``label``; none on an engine that is no swarm manager (503)."""
+    import docker.errors
+
+    try:
+        return [s.name for s in client.services.list(filters={"label": label})]
+    except docker.errors.APIError as exc:
+        if exc.status_code == 503:
+            return []
+        raise
 
 
 @pytest.fixture(scope="session", autouse=True)
