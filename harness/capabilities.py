@@ -28,7 +28,11 @@ if TYPE_CHECKING:
 
 
 class Needing(Protocol):
-    """What ``lacking`` asks of a fault (``harness.faults.base.Fault``, a layer above): its name and needs."""
+    """What ``lacking`` asks of a fault (``harness.faults.base.Fault``, a layer above): its name and needs.
+
+    A fault whose fit depends on the spec too (a scale to N replicas, on a backend with a fixed
+    list of them) also has ``unfit(kind, spec) -> str | None``, asked once ``kind`` has its needs.
+    """
 
     name: str
     needs: ClassVar[tuple[type["Capability"], ...]]
@@ -98,6 +102,15 @@ class Scalable(Capability):
     @abstractmethod
     def _remove(self, replica: str) -> None:
         """Remove a stopped replica and its writable state (volumes of the deployment stay)."""
+
+    @classmethod
+    def unscalable(cls, spec: "TargetSpec", count: int) -> str | None:
+        """Why this backend cannot scale a deployment of ``spec`` to ``count`` replicas, or None when it can.
+
+        Asked before a deployment exists (to skip a scenario, or leave scaling out of a soak); a
+        backend whose replicas are a fixed list says so (the attach backend's ``attach.replicas``).
+        """
+        return None
 
     @recorded(FaultName.SCALE)
     def scale(self, count: int) -> None:
@@ -212,14 +225,23 @@ def missing(kind: type[Deployment], capability: type[Capability], what: str) -> 
     return f"{what} needs the {capability.name} capability ({capability.summary}), which {kind.__name__} lacks"
 
 
-def lacking(kind: type[Deployment], faults: Iterable[Needing]) -> str | None:
+def lacking(kind: type[Deployment], faults: Iterable[Needing], spec: "TargetSpec | None" = None) -> str | None:
     """Why a deployment of ``kind`` cannot run ``faults`` (the first capability one needs that
-    ``kind`` lacks, named), or None when it can run them all."""
+    ``kind`` lacks, named), or None when it can run them all.
+
+    With ``spec``, a fault that has every capability it needs is also asked whether it fits this
+    spec on ``kind`` (its ``unfit``, when it has one: a scale beyond the replicas a backend has).
+    """
     for fault in faults:
         for capability in getattr(fault, "needs", ()):
             reason = missing(kind, capability, f"fault {fault.name}")
             if reason is not None:
                 return reason
+        unfit = getattr(fault, "unfit", None)
+        if spec is not None and unfit is not None:
+            reason = unfit(kind, spec)
+            if reason is not None:
+                return f"fault {fault.name}: {reason}"
     return None
 
 
@@ -230,9 +252,10 @@ def dependency_unfaultable(kind: type[Deployment], spec: "TargetSpec", name: str
     return kind.unfaultable(spec, name)
 
 
-def require(kind: type[Deployment], faults: Iterable[Needing]) -> None:
-    """Raise ``MissingCapability`` (a skip, not a failure) when ``kind`` lacks what ``faults`` need."""
-    reason = lacking(kind, faults)
+def require(kind: type[Deployment], faults: Iterable[Needing], spec: "TargetSpec | None" = None) -> None:
+    """Raise ``MissingCapability`` (a skip, not a failure) when ``kind`` lacks what ``faults`` need
+    (or, with ``spec``, when one of them does not fit it: ``lacking``)."""
+    reason = lacking(kind, faults, spec)
     if reason is not None:
         raise MissingCapability(reason)
 

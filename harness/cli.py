@@ -185,6 +185,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif args.backend == BackendName.ATTACH and spec.attach is None:
         raise HarnessError(f"{args.target}: --backend attach needs an 'attach' section in the spec, or --attach FILE "
                            "(the replicas' URLs and a command per fault verb; docs/kubernetes.md)")
+    if args.backend in (BackendName.DOCKER, BackendName.SWARM) and spec.app.image is None:
+        raise HarnessError(f"{args.target}: field 'app.image' is required by --backend {args.backend}, which runs "
+                           "the app from its image; only --backend attach needs none")
     suites = args.suite or DEFAULT_SUITES
     preflight.check_replicas(args.replicas or (3 if "load" in suites else 2), args.parallel, spec.app.ready_timeout)
     # new or empty, and locked until this process ends
@@ -478,10 +481,10 @@ def cmd_soak(args: argparse.Namespace) -> int:
     make_adapter(spec)
     backend = choose_backend(args.backend, spec)
     if args.faults is not None:
-        why = unsupported(backend.kind, spec, args.faults)
+        why = unsupported(backend.kind, spec, args.faults, args.replicas)
         if why is not None:
             raise HarnessError(f"--faults: {why} ({backend.reason})")
-    faults = args.faults if args.faults is not None else faults_for(backend.kind, spec)
+    faults = args.faults if args.faults is not None else faults_for(backend.kind, spec, args.replicas)
     # a scale out runs one replica more than --replicas for a while
     preflight.check_replicas(args.replicas + (FaultName.SCALE in faults), 1, spec.app.ready_timeout)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)

@@ -230,7 +230,7 @@ class Harness:
         from harness.capabilities import lacking
         from harness.errors import MissingCapability
 
-        self._skip_if(lacking(self.kind, scenario.faults))
+        self._skip_if(lacking(self.kind, scenario.faults, self.spec))
         self.begin(scenario.name, scenario.replicas or self.replicas)
         try:
             result = execute(self.spec, scenario, self.replicas, deployer=self.deployer)
@@ -248,8 +248,9 @@ class Harness:
         from harness.soak.plan import DEFAULT_RATE, default_mean_gap, draw_plan
 
         duration = float(self.soak_duration)
-        plan = draw_plan(self.seed, duration, self.soak_clients, self.replicas, faults_for(self.kind, self.spec),
-                         default_mean_gap(duration), dependencies_for(self.kind, self.spec), DEFAULT_RATE)
+        plan = draw_plan(self.seed, duration, self.soak_clients, self.replicas,
+                         faults_for(self.kind, self.spec, self.replicas), default_mean_gap(duration),
+                         dependencies_for(self.kind, self.spec), DEFAULT_RATE)
         scenario = f"{name}: {plan.clients} clients for {duration:g}s, {len(plan.schedule)} faults, seed {plan.seed}"
         self.begin(scenario, plan.replicas)
         soak = run_soak(self.spec, plan, self.deployer)

@@ -115,10 +115,11 @@ def drive(deployment: Deployment, scenario: Scenario, adapter: Adapter | None = 
     probes on every replica before, during and after the faults) and judged by
     ``check_invariants`` (``with_invariants``).
 
-    A fault needing a capability the deployment lacks (``harness.capabilities``) raises
+    A fault needing a capability the deployment lacks (``harness.capabilities``), or one that does
+    not fit its spec there (a scale beyond the replicas an attached environment lists), raises
     ``MissingCapability`` before anything is written: the plugin skips such a scenario.
     """
-    capabilities.require(type(deployment), scenario.faults)
+    capabilities.require(type(deployment), scenario.faults, deployment.spec)
     spec = deployment.spec
     workload, checkers = with_invariants(scenario, spec)
     try:

@@ -136,7 +136,9 @@ def _distinct_volumes(volumes: list[VolumeSpec]) -> list[VolumeSpec]:
 class AppSpec(_Strict):
     """The app: how to get its image and run one replica of it."""
 
-    image: str = Field(description="image name of the app: pulled/present, or the tag given to the built image")
+    image: str | None = Field(None, description="image name of the app: pulled/present, or the tag given to the "
+                              "built image. Required by the backends that deploy the app from it (docker, swarm); "
+                              "a spec only ever attached to an environment that already runs may leave it out")
     build: BuildSpec | None = Field(None, description="build the image from a folder instead of expecting it")
     port: int = Field(8000, ge=1, le=65535, description="port the app listens on inside its container")
     readiness_path: str = Field("/readyz", pattern=r"^/", description="HTTP path that answers 200 when ready")
@@ -155,6 +157,12 @@ class AppSpec(_Strict):
     @classmethod
     def _volumes_distinct(cls, volumes: list[VolumeSpec]) -> list[VolumeSpec]:
         return _distinct_volumes(volumes)
+
+    @model_validator(mode="after")
+    def _built_image_named(self) -> "AppSpec":
+        if self.build is not None and self.image is None:
+            raise ValueError("'build' needs 'image': the tag given to the built image")
+        return self
 
 
 class PostgresSpec(_Strict):

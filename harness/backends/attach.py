@@ -257,6 +257,16 @@ class AttachScalable(Scalable):
     def _remove(self, replica: str) -> None:
         """Nothing to remove apart: the scale verb removes the newest replicas in one command."""
 
+    @classmethod
+    def unscalable(cls, spec: TargetSpec, count: int) -> str | None:
+        """The scale verb can only bring up replicas the section lists: a larger count is a skip, decided
+        before the scenario starts, never an error in its middle."""
+        listed = len(spec.attach.replicas) if spec.attach is not None else 0
+        if count > listed:
+            return (f"scale to {count} needs {count} replicas listed in the attach section "
+                    f"(attach.replicas); it lists {listed}")
+        return None
+
     @recorded(FaultName.SCALE)
     def scale(self, count: int) -> None:
         """The scale verb with ``{count}``; the deployment then uses the first ``count`` listed replicas,

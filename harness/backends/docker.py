@@ -128,10 +128,13 @@ def _wipe_postgres(container: Any, user: str, database: str) -> None:
     raise BackendError(f"postgres: could not recreate database {database!r}: {'; '.join(errors)}")
 
 
-def check_images(client: Any, spec: TargetSpec, dependency_images: list[str]) -> None:
+def check_images(client: Any, spec: TargetSpec, dependency_images: list[str], backend: str = "docker") -> None:
     """Every image of ``spec`` present locally, or pulled now; fail before creating anything else."""
     import docker.errors
 
+    if spec.app.image is None:  # choose_backend says so first; a deployment made directly says it here
+        raise BackendError(f"{spec.source or spec.name}: field 'app.image' is required by the {backend} backend, which "
+                           "runs the app from its image")
     for image in dict.fromkeys([spec.app.image, *dependency_images]):
         try:
             client.images.get(image)

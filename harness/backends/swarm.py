@@ -58,6 +58,8 @@ from harness.vocabulary import REPLACED_BY_ORCHESTRATOR, FaultName  # noqa: E402
 #: task states after which a task never runs again
 ENDED = frozenset({"complete", "failed", "shutdown", "rejected", "orphaned", "remove"})
 #: where the bundled dependencies keep their data: a volume there survives the orchestrator's new task
+#: a slot whose tasks failed this many times while the harness waits for it is failing, not starting
+FAILURES = 2
 #: how long the orchestrator watches a new task before a rolling update moves on to the next slot
 MONITOR = 1.0
 DATA_PATHS = {"postgres": "/var/lib/postgresql/data", "redis": "/data"}
@@ -118,6 +120,12 @@ class SwarmDeployment(Pausable, Redeployable, Scalable, DependencyFaultable):
         """``app-<slot>``: Swarm numbers a service's slots from 1, and the task's hostname is this name."""
         return f"app-{index + 1}"
 
+    @classmethod
+    def unscalable(cls, spec: TargetSpec, count: int) -> str | None:
+        if count > SLOTS:
+            return f"scale to {count}: the swarm backend reaches at most {SLOTS} replicas (one gateway port each)"
+        return None
+
     @staticmethod
     def _slot(replica: str) -> int:
         return int(replica.rsplit("-", 1)[1])
@@ -132,7 +140,7 @@ class SwarmDeployment(Pausable, Redeployable, Scalable, DependencyFaultable):
             why = swarm_state(self.client)
             if why is not None:
                 raise BackendError(why)
-            check_images(self.client, self.spec, [d.image for d in self._deps])
+            check_images(self.client, self.spec, [d.image for d in self._deps], backend="swarm")
             reaper.watch(self.client, self.run_id)
             self._env = render_env(self.spec, {alias: d.address for d in self._deps for alias in d.aliases})
             self._network = self.client.networks.create(
@@ -248,21 +256,42 @@ class SwarmDeployment(Pausable, Redeployable, Scalable, DependencyFaultable):
         """Wait until ``slot`` of ``service`` runs a task other than ``not_id``; the orchestrator's reason
         when it cannot start one (an image the node lacks, a mount it refuses) ends the wait at once."""
         deadline = time.monotonic() + timeout
+        since, checked = time.time() - 1.0, time.monotonic()
         while True:
             interrupt.check(f"waiting for the orchestrator to start {what}")
             if self._stop_waiting.is_set():
                 raise DeploymentError(f"{what} of {self.spec.name}: another replica failed to start, so this one "
                                       "is no longer waited for")
             task = self._running(service).get(slot)
-            if task is not None and task["ID"] != not_id:
-                if _state(task) == "running":
-                    return task
-                if _state(task) in ("rejected", "failed") and task["Status"].get("Err"):
-                    raise DeploymentError(f"the orchestrator could not start {what}: {task['Status']['Err']}")
+            if task is not None and task["ID"] != not_id and _state(task) == "running":
+                return task
+            if time.monotonic() - checked >= 1.0:
+                checked = time.monotonic()
+                self._failing(service, slot, what, since)
             if time.monotonic() > deadline:
                 raise ReadinessTimeout(f"the orchestrator had not started {what} after {timeout:.0f}s "
                                        f"(last task state: {_state(task) if task else 'none'})")
             time.sleep(POLL_INTERVAL)
+
+    def _failing(self, service: Any, slot: int, what: str, since: float) -> None:
+        """Raise when the orchestrator's tasks for ``slot`` keep failing (FAILURES of them since ``since``):
+        with restart policy ``any`` it would retry for ever, and a wait until the readiness timeout would
+        only hide the app's own error (an exit at start, an image the node lacks)."""
+        failed = [t for t in service.tasks() if int(t.get("Slot") or 1) == slot and _state(t) in ("failed", "rejected")
+                  and _seconds(t.get("CreatedAt", "1970-01-01T00:00:00Z")) >= since]
+        if len(failed) < FAILURES:
+            return
+        last = max(failed, key=lambda t: t["Version"]["Index"])
+        status = last.get("Status") or {}
+        code = (status.get("ContainerStatus") or {}).get("ExitCode")
+        cause = f"exit code {code}" if code not in (None, 0) else status.get("Err") or _state(last)
+        logs = ""
+        try:
+            logs = self._container_of(last).logs(tail=30).decode(errors="replace").rstrip()
+        except Exception:  # noqa: BLE001 - a rejected task never had a container
+            pass
+        raise DeploymentError(f"{what} of {self.spec.name} never became ready: the orchestrator's last "
+                              f"{len(failed)} tasks for it failed (last: {cause}: {status.get('Err', '')})", logs)
 
     # ---- replica primitives ------------------------------------------------------
     def _create_replica(self, replica: str) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from harness.capabilities import Capability, Redeployable, Scalable
 from harness.deployment import Deployment
 from harness.faults.base import pick
 from harness.vocabulary import FaultName
+
+if TYPE_CHECKING:
+    from harness.spec import TargetSpec
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class ScaleTo:
 
     def heal(self, deployment: Deployment) -> None:
         """Scaling is a new steady state, not a fault to undo."""
+
+    def unfit(self, kind: type[Deployment], spec: "TargetSpec") -> str | None:
+        """Why a deployment of ``kind`` (one that scales) cannot reach ``replicas`` for ``spec``, or None:
+        asked before the scenario deploys anything (``harness.capabilities.lacking``)."""
+        return kind.unscalable(spec, self.replicas) if issubclass(kind, Scalable) else None
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,7 @@ def image_warnings(spec: TargetSpec) -> dict[str, str]:
     deps = spec.dependencies
     wanted = [spec.app.image, *(d.image for d in (deps.postgres, deps.redis) if d is not None),
               *(s.image for s in deps.services.values())]
-    missing = [image for image in dict.fromkeys(wanted) if image not in buildable]
+    missing = [image for image in dict.fromkeys(wanted) if image is not None and image not in buildable]
     if not missing:
         return {}
     try:
@@ -251,6 +251,8 @@ def spec_tree(spec: TargetSpec, backend: str = BackendName.DOCKER, images: dict[
         build = spec.app.build
         app.add(f"image {spec.app.image}, built from {build.context} ({build.dockerfile}"
                 + (f", wheelhouse from {build.requirements})" if build.requirements else ")"))
+    elif spec.app.image is None:
+        app.add("no image: only --backend attach runs it (an environment that already runs)")
     else:
         app.add(f"image {spec.app.image} (must exist locally or be pullable)")
     app.add(f"listens on {spec.app.port}; ready when GET {spec.app.readiness_path} answers 200 "

@@ -11,6 +11,7 @@ import logging
 import resource
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -27,7 +28,7 @@ from harness.run import Result
 from harness.soak.nemesis import fault_of, holds_itself
 from harness.soak.progress import check_prefix as judge_prefix
 from harness.soak.plan import ON_DEPENDENCY, ON_REPLICA, FaultStep, SoakPlan
-from harness.soak.workload import InFlight, SoakClient, SoakWorkload, TrackedClient
+from harness.soak.workload import InFlight, SoakClient, SoakWorkload, TrackedClient, soak_keys
 from harness.spec import TargetSpec
 from harness.spec_adapter import make_adapter
 from harness.workloads.invariants import WithInvariants
@@ -187,7 +188,8 @@ class _Soak:
         self.history = deployment.history
         self.in_flight = InFlight()
         self.invariants = WithInvariants(_Idle(), spec.invariants) if spec.invariants is not None else None
-        self.workload = SoakWorkload.for_target(plan.seed, adapter, plan.kinds, self.invariants)
+        keys = soak_keys(plan.seed, deployment.owns_state, uuid.uuid4().hex[:12])
+        self.workload = SoakWorkload.for_target(plan.seed, adapter, plan.kinds, self.invariants, keys=keys)
         self.stop = threading.Event()  # the clients stop: the duration is over, or fail-fast found a violation
         self.done: list[FaultStep] = []
         self.stopped_early = False

@@ -83,18 +83,26 @@ def dependencies_for(kind: "type[Deployment]", spec: "TargetSpec") -> list[str]:
     return sorted(n for n in names if capabilities.dependency_unfaultable(kind, spec, n) is None)
 
 
-def faults_for(kind: "type[Deployment]", spec: "TargetSpec") -> list[FaultName]:
+def _sample(name: FaultName, replicas: int | None) -> Fault:
+    """The fault object asked about ``name``; a soak of ``replicas`` scales out to one more (``draw_plan``)."""
+    return ScaleTo(replicas + 1) if name is FaultName.SCALE and replicas is not None else _SAMPLES[name]
+
+
+def faults_for(kind: "type[Deployment]", spec: "TargetSpec", replicas: int | None = None) -> list[FaultName]:
     """The faults a soak on a deployment of ``kind`` against ``spec`` can draw, in the vocabulary's order:
-    those whose capabilities ``kind`` has, and dependency faults only when some dependency can be faulted."""
+    those whose capabilities ``kind`` has, and dependency faults only when some dependency can be faulted.
+    With ``replicas`` (the plan's), scaling only when ``kind`` can scale out to one more for ``spec``."""
     faultable = bool(dependencies_for(kind, spec))
     return [name for name in FaultName
-            if capabilities.lacking(kind, [_SAMPLES[name]]) is None and (name not in ON_DEPENDENCY or faultable)]
+            if capabilities.lacking(kind, [_sample(name, replicas)], spec) is None
+            and (name not in ON_DEPENDENCY or faultable)]
 
 
-def unsupported(kind: "type[Deployment]", spec: "TargetSpec", faults: Sequence[FaultName]) -> str | None:
+def unsupported(kind: "type[Deployment]", spec: "TargetSpec", faults: Sequence[FaultName],
+                replicas: int | None = None) -> str | None:
     """Why some of ``faults`` (asked for with ``--faults``) cannot run here, or None when all can."""
     for name in faults:
-        reason = capabilities.lacking(kind, [_SAMPLES[FaultName(name)]])
+        reason = capabilities.lacking(kind, [_sample(FaultName(name), replicas)], spec)
         if reason is not None:
             return reason
         if name in ON_DEPENDENCY and not dependencies_for(kind, spec):

@@ -175,6 +175,14 @@ class Session:
     replica: str
 
 
+def soak_keys(seed: int, owns_state: bool, nonce: str) -> str:
+    """What a soak's keys, user names and nonces are made from: its seed where the deployment starts empty
+    (the same seed makes the same keys, so a replay is exact), else the seed and ``nonce``, a value of
+    this run alone: an environment that keeps its state (``--backend attach``) still holds every key of
+    an earlier soak of the same seed (``--seed`` given again, a replay, a shrink's runs of one plan)."""
+    return str(seed) if owns_state else f"{seed}-{nonce}"
+
+
 @dataclass
 class SoakWorkload:
     """What all clients of one soak share: the seed, the kinds exercised, the pools. ``client(i)`` makes
@@ -188,6 +196,9 @@ class SoakWorkload:
     seed: int
     kinds: tuple[str, ...]
     invariants: Any = None
+    #: what every key, user name and nonce of this soak is made from (``soak_keys``): the seed, unless
+    #: set otherwise; the random choices always come from ``seed``
+    keys: str = ""
     counters: tuple[str, ...] = ()
     records: Pool[str] = field(default_factory=lambda: Pool(hot=HOT_RECORDS))
     files: Pool[str] = field(default_factory=Pool)
@@ -203,20 +214,21 @@ class SoakWorkload:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.counters = tuple(f"c-{self.seed}-{i}" for i in range(HOT_COUNTERS))
+        self.keys = self.keys or str(self.seed)
+        self.counters = tuple(f"c-{self.keys}-{i}" for i in range(HOT_COUNTERS))
 
     @classmethod
     def for_target(cls, seed: int, adapter: Adapter, kinds: Sequence[str] | None = None,
-                   invariants: Any = None) -> "SoakWorkload":
+                   invariants: Any = None, keys: str = "") -> "SoakWorkload":
         """The workload of a target: every kind its adapter has, or those of ``kinds`` it has."""
         present = [str(k) for k in adapter.kinds()]
         chosen = tuple(k for k in present if kinds is None or k in kinds)
-        return cls(seed, chosen, invariants)
+        return cls(seed, chosen, invariants, keys=keys)
 
     def list_args(self, client: Client) -> dict[str, str]:
         """What a listing records (as ``RecordWorkload.list_args``): nothing, or where the environment keeps
         its state between runs, the prefix of this soak's nonces, since only its own records are judged."""
-        return {} if getattr(client.endpoints, "owns_state", True) else {"own_nonces": f"r-{self.seed}-"}
+        return {} if getattr(client.endpoints, "owns_state", True) else {"own_nonces": f"r-{self.keys}-"}
 
     def may_create_record(self) -> bool:
         """Whether one more record may be created (``RECORDS_MOST``); counts it when it may."""
@@ -253,7 +265,7 @@ class SoakWorkload:
         slot = clear_after(settings) + PROBE_MARGIN
         elapsed = (time.monotonic() if now is None else now) - self.began
         turn = int((elapsed + slot * phase / RATE_LIMIT_PHASES) // slot)
-        key = f"rl-{self.seed}-{phase}-{turn % RATE_LIMIT_TURNS}"
+        key = f"rl-{self.keys}-{phase}-{turn % RATE_LIMIT_TURNS}"
         with self._lock:
             self._last_hit[key] = time.monotonic()
         return key
@@ -309,7 +321,7 @@ class SoakWorkload:
             elif kind == StateKind.COOLDOWNS:
                 settings = client.adapter.settings(kind)
                 for i in range(COOLDOWN_KEYS):
-                    key = f"cd-{self.seed}-{i}"
+                    key = f"cd-{self.keys}-{i}"
                     client.call(kind, "start", replica, {"key": key},
                                 args=self.key_args(kind, key, settings), phase="final")
 
@@ -361,7 +373,7 @@ class SoakClient:
         getattr(self, f"_{kind}")(client, replicas, replica)
 
     def _nonce(self, prefix: str) -> str:
-        return f"{prefix}-{self.workload.seed}-{self.index}-{self.count}"
+        return f"{prefix}-{self.workload.keys}-{self.index}-{self.count}"
 
     def _other(self, replicas: list[str], than: str) -> str:
         others = [r for r in replicas if r != than]
@@ -432,7 +444,7 @@ class SoakClient:
 
     def _cooldowns(self, client: Client, replicas: list[str], replica: str) -> None:
         settings = client.adapter.settings(StateKind.COOLDOWNS)
-        key = f"cd-{self.workload.seed}-{self.step_rng.randrange(COOLDOWN_KEYS)}"
+        key = f"cd-{self.workload.keys}-{self.step_rng.randrange(COOLDOWN_KEYS)}"
         client.call(StateKind.COOLDOWNS, "start", replica, {"key": key},
                     args=self.workload.key_args(StateKind.COOLDOWNS, key, settings))
 
@@ -440,7 +452,7 @@ class SoakClient:
         w, roll = self.workload, self.step_rng.random()
         chosen = w.sessions.pick(self.step_rng, newest=0.3)
         if chosen is None or roll < 0.25:
-            variables = {"user": f"u-{w.seed}-{self.index}-{self.count}"}
+            variables = {"user": f"u-{w.keys}-{self.index}-{self.count}"}
             op = client.call(StateKind.SESSIONS, "login", replica, variables, args=_session_args(client, variables))
             if op.outcome is Outcome.OK and (op.value or {}).get("token"):
                 w.sessions.add(Session(op.value["token"], replica), self.step_rng)
@@ -460,4 +472,4 @@ class SoakClient:
             self.workload.invariants.step(client, replicas, 0)
 
 
-__all__ = ["InFlight", "Pool", "SoakClient", "SoakWorkload", "TrackedClient"]
+__all__ = ["InFlight", "Pool", "SoakClient", "SoakWorkload", "TrackedClient", "soak_keys"]

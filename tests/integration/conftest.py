@@ -39,6 +39,20 @@ def images(docker_engine: Any) -> None:
     build_images(docker_engine, specs=[load_spec(REFAPP / "durable.yaml")])
 
 
+@pytest.fixture(scope="session")
+def swarm(docker_engine: Any, images: None) -> Any:
+    """The engine, when it is a swarm manager (`scripts/swarm.sh ensure` makes it one; `.ci/run` does):
+    skipped without one, except under CI=true, where that is a failure."""
+    from harness.backends.swarm import swarm_state
+
+    why = swarm_state(docker_engine)
+    if why is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and {why}", pytrace=False)
+        pytest.skip(why)
+    return docker_engine
+
+
 def labelled(client: Any, pid: int | None = None) -> list[str]:
     """Names of our containers, networks, volumes and swarm services (optionally of one owning process) still
     present."""

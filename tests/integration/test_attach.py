@@ -132,3 +132,28 @@ def test_restart_suite_catches_memory_attached_by_file(environment: Environment,
     assert run.code != 0, run.tail()
     caught = {(v["checker"], v["kind"]) for v in run.violations("state survives crash")}
     assert ("records", "lost") in caught and ("sessions", "lost") in caught, (caught, run.tail())
+
+
+def test_two_soaks_of_one_seed_on_a_kept_environment_both_pass(environment: Environment, tmp_path: Path) -> None:
+    """``harness soak --backend attach`` twice with the same seed, on replicas whose state the first soak
+    left behind: the same schedule, keys of each run's own (a nonce), so neither meets the other's records."""
+    import os
+    import subprocess
+    import sys
+
+    spec = environment.spec("durable", tmp_path)
+    prefixes = []
+    for run in ("first", "second"):
+        out = tmp_path / run
+        proc = subprocess.run([sys.executable, "-m", "harness.cli", "soak", "--target", str(spec), "--backend",
+                               "attach", "--duration", "10s", "--seed", "11", "--clients", "2", "--replicas", "2",
+                               "--faults", "crash,graceful-restart", "--mean-gap", "4s", "--no-shrink",
+                               "--out", str(out)], capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "COLUMNS": "200"})
+        said = " ".join((proc.stdout + proc.stderr).split())
+        assert proc.returncode == 0 and "verdict: pass" in said, (run, said[-3000:])
+        lists = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()
+                 if '"own_nonces"' in line]
+        prefixes.append({e["args"]["own_nonces"] for e in lists if e.get("args", {}).get("own_nonces")})
+    assert all(len(p) == 1 and next(iter(p)).startswith("r-11-") for p in prefixes), prefixes
+    assert prefixes[0] != prefixes[1], prefixes

@@ -9,7 +9,6 @@ without one, except under CI=true, where that is a failure.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -28,16 +27,6 @@ IMAGE = "harness-refapp:latest"
 REPLICAS = 2
 GONE_WITHIN = 30.0  # seconds for the reaper to remove a dropped connection's runs
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture(scope="module")
-def swarm(docker_engine: Any, images: None) -> Any:
-    if not (docker_engine.info().get("Swarm") or {}).get("ControlAvailable"):
-        reason = "the Docker engine is not a swarm manager (`scripts/swarm.sh ensure` makes it one)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and {reason}", pytrace=False)
-        pytest.skip(reason)
-    return docker_engine
 
 
 def new_run() -> str:

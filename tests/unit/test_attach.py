@@ -265,3 +265,119 @@ def test_a_secret_in_a_verb_or_url_is_one_of_the_specs_secrets(tmp_path: Path) -
                                                 "https://ops.example/restart/{replica}"},
                      replicas=[{"name": "app-0", "url": "http://ops:Rt5yUi8oPa3sDf6g@127.0.0.1:18080"}])
     assert {"Hq7wPz2Lk9Vb4Tn6", "Rt5yUi8oPa3sDf6g"} <= set(spec_secrets(spec))
+
+
+# ---- a scale beyond the replicas listed: a skip decided before anything runs ----------------
+def test_a_scale_beyond_the_listed_replicas_is_a_skip_reason(tmp_path: Path) -> None:
+    from harness.backends import local_kind
+
+    spec = spec_with(tmp_path, {**CORE, "scale": "kubectl scale statefulset app --replicas={count}"})
+    kind = attach_kind(spec)
+    assert lacking(kind, [ScaleTo(3)], spec) == ("fault scale: scale to 3 needs 3 replicas listed in the attach "
+                                                 "section (attach.replicas); it lists 2")
+    assert lacking(kind, [Crash(0), ScaleTo(2)], spec) is None and lacking(kind, [ScaleTo(1)], spec) is None
+    # the missing verb is said first: the capability is what the scenario lacks before any count
+    assert lacking(attach_kind(spec_with(tmp_path, CORE)), [ScaleTo(3)], spec).endswith("AttachDeployment lacks")
+    # a backend that deploys its replicas scales to any count
+    assert lacking(local_kind(), [ScaleTo(3)], spec) is None
+
+
+def test_harness_run_skips_the_scale_out_to_more_replicas_than_listed(tmp_path: Path) -> None:
+    """The scale-out suite on an environment of 2 listed replicas, at URLs where nothing answers: every
+    scenario (1 -> 3, and those that start with 3) is skipped with its reason, none waits for a replica."""
+    import subprocess
+
+    attach = tmp_path / "two.yaml"
+    attach.write_text("replicas: [{name: a, url: 'http://127.0.0.1:9'}, {name: b, url: 'http://127.0.0.1:9/'}]\n"
+                      "verbs: {crash: 'true', restart: 'true', scale: 'false {count}'}\n")
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--target", str(DURABLE), "--backend", "attach",
+                           "--attach", str(attach), "--suite", "scale-out", "--replicas", "1", "--out",
+                           str(tmp_path / "out"), "--", "-rs"], capture_output=True, text=True, timeout=120)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 0, said
+    assert ("attach backend: fault scale: scale to 3 needs 3 replicas listed in the attach section "
+            "(attach.replicas); it lists 2") in said, said
+    assert "the scenario needs 3 replicas, and attach.replicas lists 2" in said and "3 skipped" in said, said
+
+
+# ---- soak on an environment that keeps its state ----------------------------------------------
+def test_soak_keys_are_the_seed_where_state_is_wiped_else_the_runs_own() -> None:
+    from harness.soak.workload import soak_keys
+
+    assert soak_keys(7, True, "a1") == soak_keys(7, True, "b2") == "7"  # a replay on a fresh deployment is exact
+    assert soak_keys(7, False, "a1") == "7-a1" and soak_keys(7, False, "b2") == "7-b2"
+
+
+def test_two_soaks_of_one_seed_share_their_choices_but_no_key() -> None:
+    """The same seed on a kept environment (``--seed`` again, a replay, a shrink's runs): the same
+    operations on the same replicas, and not one key, user or nonce in common."""
+    from harness.soak.workload import SoakWorkload
+
+    from .test_soak_workload import REPLICAS, FakeClient
+
+    def soak(keys: str) -> tuple[list[tuple[str, str, str]], set[str]]:
+        client = FakeClient()
+        workload = SoakWorkload.for_target(7, client.adapter, keys=keys)
+        chooser = workload.client(0)
+        for _ in range(300):
+            chooser.step(client, REPLICAS)
+        client.endpoints = type("Kept", (), {"owns_state": False})()
+        made = {str(v) for *_, variables, args, _ in client.calls for d in (variables, args)
+                for k, v in d.items() if k in ("key", "nonce", "user", "filename")}
+        made |= set(workload.counters) | set(workload.list_args(client).values())
+        return [(kind, name, replica) for kind, name, replica, *_ in client.calls], made
+
+    first, first_keys = soak("7-a1")
+    second, second_keys = soak("7-b2")
+    assert first == second and len(first_keys) > 20
+    assert first_keys.isdisjoint(second_keys), sorted(first_keys & second_keys)[:5]
+    assert "r-7-a1-" in first_keys and "c-7-a1-0" in first_keys
+
+
+def test_a_soak_scales_out_only_when_the_section_lists_one_more_replica(tmp_path: Path) -> None:
+    from harness.soak.nemesis import faults_for, unsupported
+    from harness.vocabulary import FaultName
+
+    spec = spec_with(tmp_path, {**CORE, "scale": "kubectl scale statefulset app --replicas={count}"})
+    kind = attach_kind(spec)
+    assert FaultName.SCALE in faults_for(kind, spec, 1)  # 1 -> 2: both listed
+    assert FaultName.SCALE not in faults_for(kind, spec, 2) and FaultName.SCALE_TO_ZERO in faults_for(kind, spec, 2)
+    assert unsupported(kind, spec, [FaultName.SCALE], 2) == ("fault scale: scale to 3 needs 3 replicas listed in the "
+                                                             "attach section (attach.replicas); it lists 2")
+
+
+# ---- a spec only ever attached needs no image -----------------------------------------------------
+OPERATIONS = DURABLE.parent / "parts" / "operations.yaml"
+
+
+def imageless(tmp_path: Path, **more: object) -> Path:
+    """A spec of an app the harness never deploys: what it does (the reference app's operations), no image."""
+    import yaml
+
+    path = tmp_path / "staging.yaml"
+    path.write_text(yaml.safe_dump({"extends": str(OPERATIONS), "name": "staging", **more}))
+    return path
+
+
+def test_an_attach_only_spec_needs_no_image_and_the_deploying_backends_say_they_do(tmp_path: Path) -> None:
+    spec = load_spec(imageless(tmp_path, app={"readiness_path": "/readyz"},
+                               attach={"replicas": REPLICAS, "verbs": CORE}))
+    assert spec.app.image is None
+    assert choose_backend("attach", spec).name is BackendName.ATTACH
+    with pytest.raises(BackendError, match=r"staging.yaml: field 'app.image' is required by the docker backend"):
+        choose_backend("docker", spec)
+    assert choose_backend("local", spec).name is BackendName.LOCAL  # the local backend runs app.process
+    # an image built from a folder needs its tag
+    with pytest.raises(SpecError, match=r"field 'app': 'build' needs 'image': the tag given to the built image"):
+        load_spec(imageless(tmp_path, app={"build": {"context": str(tmp_path)}}))
+
+
+def test_harness_run_refuses_docker_for_a_spec_without_image_before_anything_starts(tmp_path: Path) -> None:
+    import subprocess
+
+    path = imageless(tmp_path, app={"readiness_path": "/readyz"})
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--target", str(path), "--backend", "docker",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 2 and "field 'app.image' is required by --backend docker" in said, said
+    assert not (tmp_path / "out").exists()

@@ -35,8 +35,8 @@ def test_unknown_field_is_named(tmp_path: Path) -> None:
 
 
 def test_missing_field_is_named(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match=r"field 'app\.image': Field required"):
-        load_spec(write(tmp_path, "name: x\napp:\n  port: 80\n"))
+    with pytest.raises(SpecError, match=r"field 'name': Field required"):
+        load_spec(write(tmp_path, "app:\n  port: 80\n"))
 
 
 def test_wrong_type_shows_the_value(tmp_path: Path) -> None:
