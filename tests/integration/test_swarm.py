@@ -21,7 +21,7 @@ from harness.vocabulary import REPLACED_BY_ORCHESTRATOR
 
 from .conftest import REFAPP, labelled
 from .suite_runs import SuiteRun, run_suites
-from .test_signals import DURABLE, LEFTOVER_BOUND, Run
+from .test_signals import DURABLE, LEFTOVER_BOUND, NEVER_READY, Run
 
 pytestmark = pytest.mark.docker
 
@@ -70,11 +70,20 @@ def test_memory_is_caught(swarm: Any, tmp_path: Path) -> None:
     assert ("records", "lost") in caught and ("sessions", "lost") in caught, (caught, run.tail())
 
 
-@pytest.mark.parametrize("signame", ["SIGINT", "SIGKILL"])
-def test_a_stopped_or_killed_run_leaves_nothing(swarm: Any, signame: str, tmp_path: Path) -> None:
-    run = Run(tmp_path, "swarm", DURABLE, hold=30.0)
+@pytest.mark.parametrize(("stage", "signame"), [("deploy", "SIGINT"), ("mid-scenario", "SIGINT"),
+                                               ("mid-scenario", "SIGKILL")])
+def test_a_stopped_or_killed_run_leaves_nothing(swarm: Any, stage: str, signame: str, tmp_path: Path) -> None:
+    target = DURABLE
+    if stage == "deploy":  # the replica never answers 200: the signal comes while the harness waits for it
+        target = tmp_path / "never-ready.yaml"
+        target.write_text(NEVER_READY.format(durable=DURABLE))
+    run = Run(tmp_path, "swarm", target, hold=30.0)
     try:
-        run.wait_for("scenario under way", run.mark.exists)
+        if stage == "deploy":
+            run.wait_for("the app's service", lambda: any(n.endswith("-app") for n in labelled(swarm, run.pid)))
+            time.sleep(2.0)  # its tasks started, the harness polling their readiness
+        else:
+            run.wait_for("scenario under way", run.mark.exists)
         assert any(name.endswith("-app") for name in labelled(swarm, run.pid)), "no service of the run's own"
         os.kill(run.pid, signal.Signals[signame])
         signalled = time.monotonic()
@@ -85,5 +94,7 @@ def test_a_stopped_or_killed_run_leaves_nothing(swarm: Any, signame: str, tmp_pa
             run.proc.wait()
     while (left := labelled(swarm, run.pid)) and time.monotonic() < signalled + LEFTOVER_BOUND:
         time.sleep(0.2)
-    assert left == [], f"{LEFTOVER_BOUND:.0f}s after {signame}: {left}\n{run.output()}"
+    assert left == [], f"{LEFTOVER_BOUND:.0f}s after {signame} at {stage}: {left}\n{run.output()}"
     assert code == (-signal.SIGKILL if signame == "SIGKILL" else 130), run.output()
+    if signame == "SIGINT":
+        assert "interrupted by SIGINT" in run.output() and "Traceback" not in run.output(), run.output()
