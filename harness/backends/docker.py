@@ -106,6 +106,15 @@ def _dependencies(spec: TargetSpec) -> list[_Dependency]:
     return deps
 
 
+def find_dependency(deps: list[_Dependency], spec: TargetSpec, name: str) -> _Dependency:
+    """The dependency answering to ``name`` (its own name or its role), or an error listing those there are."""
+    for dep in deps:
+        if name in dep.aliases:
+            return dep
+    have = ", ".join("/".join(d.aliases) for d in deps) or "none"
+    raise BackendError(f"{spec.name} has no dependency {name!r} (has: {have})")
+
+
 def dependency_addresses(spec: TargetSpec) -> dict[str, dict[str, str]]:
     """Each dependency's address fields under every alias it answers to (``{postgres.url}`` ...)."""
     return {alias: dict(d.address) for d in _dependencies(spec) for alias in d.aliases}
@@ -385,11 +394,7 @@ class DockerDeployment(Leasing, Pausable, Redeployable, Scalable, DependencyFaul
         return True
 
     def _dependency(self, name: str) -> _Dependency:
-        for dep in self._deps:
-            if name in dep.aliases:
-                return dep
-        have = ", ".join("/".join(d.aliases) for d in self._deps) or "none"
-        raise BackendError(f"{self.spec.name} has no dependency {name!r} (has: {have})")
+        return find_dependency(self._deps, self.spec, name)
 
     def _dependency_action(self, name: str, action: str) -> None:
         dep = self._dependency(name)

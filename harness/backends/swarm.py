@@ -46,7 +46,8 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 from harness import cleanup, interrupt, reaper  # noqa: E402
 from harness.backends.app_env import render_env  # noqa: E402
 from harness.backends.docker import (  # noqa: E402
-    DEPENDENCY_READY_TIMEOUT, _Dependency, _dependencies, _exec, check_images, docker_client, seed_volume)
+    DEPENDENCY_READY_TIMEOUT, _Dependency, _dependencies, _exec, check_images, docker_client, find_dependency,
+    seed_volume)
 from harness.backends.gateway import SLOTS, Gateway  # noqa: E402
 from harness.capabilities import DependencyFaultable, Pausable, Redeployable, Scalable  # noqa: E402
 from harness.deployment import POLL_INTERVAL, Stopped, recorded  # noqa: E402
@@ -408,11 +409,12 @@ class SwarmDeployment(Pausable, Redeployable, Scalable, DependencyFaultable):
         service.reload()
         spec = copy.deepcopy(service.attrs["Spec"])
         change(spec)
-        api = self.client.api
-        try:
-            response = api._post_json(api._url("/services/{0}/update", service.id), data=spec,
-                                      params={"version": service.version})
-            api._raise_for_status(response)
+        try:  # every part of the stored spec handed back as it is (dicts, not the SDK's types rebuilt)
+            self.client.api.update_service(
+                service.id, service.version, task_template=spec["TaskTemplate"], name=spec["Name"],
+                labels=spec.get("Labels"), mode=spec["Mode"], update_config=spec.get("UpdateConfig"),
+                rollback_config=spec.get("RollbackConfig"), networks=spec.get("Networks"),
+                endpoint_spec=spec.get("EndpointSpec"))
         except docker.errors.APIError as exc:
             raise BackendError(f"the orchestrator refused to {what} {service.name}: {exc.explanation or exc}") from None
 
@@ -556,11 +558,7 @@ class SwarmDeployment(Pausable, Redeployable, Scalable, DependencyFaultable):
         return True
 
     def _dependency(self, name: str) -> _Dependency:
-        for dep in self._deps:
-            if name in dep.aliases:
-                return dep
-        have = ", ".join("/".join(d.aliases) for d in self._deps) or "none"
-        raise BackendError(f"{self.spec.name} has no dependency {name!r} (has: {have})")
+        return find_dependency(self._deps, self.spec, name)
 
     def _dependency_action(self, name: str, action: str) -> None:
         dep = self._dependency(name)
