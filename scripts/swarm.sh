@@ -3,7 +3,8 @@
 #
 #   scripts/swarm.sh ensure   initialise a single-node swarm if the engine is in none,
 #                             listening and advertising on 127.0.0.1 only
-#   scripts/swarm.sh leave    leave the swarm that `ensure` initialised, if it did
+#   scripts/swarm.sh leave    leave the swarm that `ensure` initialised, if it did, and remove
+#                             the docker_gwbridge network its init made
 #
 # `ensure` records in $HARNESS_SWARM_STATE (default /tmp/harness-swarm.state) that it
 # initialised the swarm, so `leave` never takes down a swarm it did not make. The output of
@@ -38,8 +39,11 @@ ensure() {
     active)
       return 0 ;;
     inactive)
+      # the bridge every swarm task uses to reach the host; init creates it and leave keeps it
+      local bridge=kept
+      docker network inspect docker_gwbridge >/dev/null 2>&1 || bridge=made
       init
-      echo "initialised" >"$STATE"
+      printf 'initialised\ndocker_gwbridge=%s\n' "$bridge" >"$STATE"
       echo "swarm: initialised a single-node swarm on 127.0.0.1 (state: $STATE)" >&2 ;;
     *)
       echo "swarm: the engine's swarm state is '$state', expected active or inactive; see docker info" >&2
@@ -49,9 +53,13 @@ ensure() {
 
 leave() {
   [ -f "$STATE" ] || return 0
-  if [ "$(cat "$STATE")" = "initialised" ]; then
+  if [ "$(head -n 1 "$STATE")" = "initialised" ]; then
     echo "swarm: leaving the swarm that ensure initialised" >&2
     docker swarm leave --force >/dev/null
+    # leave the engine as ensure found it: the bridge the init made goes too (it holds nothing now)
+    if grep -qx 'docker_gwbridge=made' "$STATE"; then
+      docker network rm docker_gwbridge >/dev/null 2>&1 || echo "swarm: could not remove docker_gwbridge" >&2
+    fi
   fi
   rm -f "$STATE"
 }

@@ -25,10 +25,12 @@ case "$1 $2" in
       echo "unknown flag: --data-path-addr" >&2; exit 1
     fi
     if [ -f "$FAKE_DIR/init-fails" ]; then echo "Error response from daemon: no way" >&2; exit 1; fi
-    echo active >"$FAKE_DIR/node-state"
+    echo active >"$FAKE_DIR/node-state"; touch "$FAKE_DIR/gwbridge"
     echo "Swarm initialized: current node (abc) is now a manager."
     echo "    docker swarm join --token {TOKEN} 127.0.0.1:2377" ;;
   "swarm leave") echo inactive >"$FAKE_DIR/node-state"; echo "Node left the swarm." ;;
+  "network inspect") [ -f "$FAKE_DIR/gwbridge" ] ;;
+  "network rm") rm -f "$FAKE_DIR/gwbridge" ;;
   *) echo "fake docker: unexpected call: $*" >&2; exit 99 ;;
 esac
 """
@@ -75,7 +77,7 @@ def test_on_an_inactive_engine_ensure_initialises_on_loopback_only_and_leave_und
     assert swarm(fake, "ensure").returncode == 0  # a second ensure finds it active: still ours to leave
     left = swarm(fake, "leave")
     assert left.returncode == 0, left.stderr
-    assert calls(fake)[-1] == "swarm leave --force"
+    assert calls(fake)[-2:] == ["swarm leave --force", "network rm docker_gwbridge"]
     assert not (fake / "swarm.state").exists()
     assert (fake / "node-state").read_text().strip() == "inactive"
     assert swarm(fake, "leave").returncode == 0  # once only
@@ -113,3 +115,14 @@ def test_usage(fake: Path) -> None:
     used = swarm(fake, "join")
     assert used.returncode == 2
     assert "usage:" in used.stderr and "ensure|leave" in used.stderr
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_leave_removes_the_bridge_only_when_the_init_made_it(fake: Path, before: bool) -> None:
+    if before:  # an engine that was in a swarm once keeps its docker_gwbridge
+        (fake / "gwbridge").touch()
+    assert swarm(fake, "ensure", "inactive").returncode == 0
+    assert (fake / "gwbridge").exists()
+    assert swarm(fake, "leave").returncode == 0
+    assert (fake / "gwbridge").exists() is before
+    assert ("network rm docker_gwbridge" in calls(fake)) is not before
