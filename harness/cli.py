@@ -185,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif args.backend == BackendName.ATTACH and spec.attach is None:
         raise HarnessError(f"{args.target}: --backend attach needs an 'attach' section in the spec, or --attach FILE "
                            "(the replicas' URLs and a command per fault verb; docs/kubernetes.md)")
-    if args.backend in (BackendName.DOCKER, BackendName.SWARM) and spec.app.image is None:
+    if args.backend in BackendName.from_images() and spec.app.image is None:
         raise HarnessError(f"{args.target}: field 'app.image' is required by --backend {args.backend}, which runs "
                            "the app from its image; only --backend attach needs none")
     suites = args.suite or DEFAULT_SUITES

@@ -377,7 +377,7 @@ def harness_backend(pytestconfig: pytest.Config) -> Iterator[Backend]:
 def harness_images(pytestconfig: pytest.Config, harness_backend: Backend) -> None:
     """Build the offline images this target needs (a no-op when they are up to date)."""
     state = pytestconfig.stash[state_key]
-    if state.spec is None or harness_backend.name not in (BackendName.DOCKER, BackendName.SWARM):
+    if state.spec is None or harness_backend.name not in BackendName.from_images():
         return
     from harness.backends import docker_client
     from harness.images import recipes_for, build_images

@@ -69,6 +69,12 @@ class BackendName(StrEnum):
         """The backends a deployment really runs on (``auto`` only chooses one of them)."""
         return tuple(b for b in cls if b is not cls.AUTO)
 
+    @classmethod
+    def from_images(cls) -> tuple["BackendName", ...]:
+        """The backends that run the app and its dependencies from images on a Docker engine: they need
+        ``app.image``, build the offline images, and fill placeholders with the dependencies' network names."""
+        return (cls.DOCKER, cls.SWARM)
+
 
 class Suite(StrEnum):
     """A named set of scenarios; its pytest marker is the name with ``_`` for ``-``."""

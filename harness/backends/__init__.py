@@ -142,17 +142,13 @@ def _first_line(exc: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-#: the backends that deploy the app from its image (``app.image``)
-DEPLOY_IMAGES = (BackendName.DOCKER, BackendName.SWARM)
-
-
 def choose_backend(name: str = BackendName.AUTO, spec: "TargetSpec | None" = None) -> Backend:
     """The backend for ``auto``, ``docker``, ``swarm``, ``local`` or ``attach`` (which needs ``spec``, with its
     ``attach`` section), with one line saying which and why (``_choose``); a ``BackendError`` naming the
     field when ``spec`` lacks what that backend needs: ``app.image`` for one that deploys it (only an
     environment that already runs needs no image)."""
     backend = _choose(name, spec)
-    if spec is not None and spec.app.image is None and backend.name in DEPLOY_IMAGES:
+    if spec is not None and spec.app.image is None and backend.name in BackendName.from_images():
         raise BackendError(f"{spec.source or spec.name}: field 'app.image' is required by the {backend.name} backend "
                            f"({backend.reason}), which runs the app from its image; only --backend attach, on an "
                            "environment that already runs, needs none")

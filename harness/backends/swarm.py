@@ -570,8 +570,8 @@ class SwarmDeployment(Pausable, Redeployable, Scalable, DependencyFaultable):
             self._scale_service(service, 0 if action == "stop" else 1)
         if action == "stop":
             deadline = time.monotonic() + self.spec.app.stop_timeout + 30
-            while any(_state(t) == "running" for t in self._running(service).values()) or (
-                    before is not None and self._task_running(before["ID"])):
+            # scaled to 0, the service wants no task running: only the one that ran may still be stopping
+            while before is not None and self._task_running(before["ID"]):
                 interrupt.check(f"waiting for dependency {dep.name} to stop")
                 if time.monotonic() > deadline:
                     raise BackendError(f"dependency {dep.name} still ran after it was scaled to 0")

@@ -36,7 +36,7 @@ def placeholder_values(spec: TargetSpec, backend: str = BackendName.DOCKER) -> d
     """What ``{name.field}`` placeholders become on a backend, as the backends fill them in
     (``harness.backends.docker_addresses``; the local backend runs every dependency on
     127.0.0.1, on a port picked when it starts)."""
-    if backend in (BackendName.DOCKER, BackendName.SWARM):
+    if backend in BackendName.from_images():
         from harness.backends import docker_addresses
 
         values = docker_addresses(spec)
